@@ -1,0 +1,51 @@
+# Everything the project needs is set up from here. Start with `make serve` or `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# The widget manager that renders stored widget state in the static book, from the npm
+# registry; it is copied into the book so pages work with no internet.
+HTML_MANAGER := 1.0.15
+WIDGET_JS := book/_static/widgets/embed.js
+
+.PHONY: setup book serve test notebooks browser clean
+
+## setup: Python environment, the project package and the offline widget files
+setup: $(VENV)/.installed $(WIDGET_JS)
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(WIDGET_JS):
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
+	rm -rf book/_static/widgets && mkdir -p book/_static/widgets
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent @jupyter-widgets/html-manager@$(HTML_MANAGER) >/dev/null && tar xzf *.tgz) \
+	  && cp -r $$tmp/package/dist/. book/_static/widgets/ && cp $$tmp/package/LICENSE book/_static/widgets/ 2>/dev/null; rm -rf $$tmp
+	@test -s $(WIDGET_JS)
+
+## book: build the HTML book, warnings as errors
+book: setup
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+## serve: build the book and serve it on this computer
+serve: book
+	@echo "The book is at http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+## browser: Debian's Chromium for the browser tests (Playwright never downloads one)
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
+## test: every test: the book build, nbval over the book's notebooks, and pytest
+test: setup browser book
+	$(BIN)/python -m pytest --nbval --nbval-current-env book tests
+
+## notebooks: run every book notebook again and store its outputs and widget state
+notebooks: setup
+	$(BIN)/python -m widgets.notebooks book
+
+clean:
+	rm -rf _build
