@@ -141,13 +141,32 @@ def _format_number(value: int | float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+_UNION_BRANCHES = {"int", "float", "function-after[_finite(), float]", "function-after[_finite(), int]"}
+
+
+def _describe_all(errors: list[dict]) -> str:
+    """Pydantic's errors as one line; a number that fits neither int nor float is one error."""
+    lines = []
+    for error in errors:
+        line = _describe(error)
+        if line not in lines:
+            lines.append(line)
+    return "; ".join(lines)
+
+
 def _describe(error: dict) -> str:
-    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    loc = list(error["loc"])
+    if loc and str(loc[-1]) in _UNION_BRANCHES:
+        loc.pop()
+        if error["type"] in ("int_type", "int_parsing", "float_type", "float_parsing", "int_from_float"):
+            return f"{'.'.join(map(str, loc))}: must be a number (got {error.get('input')!r})"
+    location = ".".join(str(part) for part in loc) or "(top level)"
     if error["type"] == "missing":
         return f"{location}: missing (this field is required)"
     if error["type"] == "extra_forbidden":
         return f"{location}: not a known field (check the spelling)"
-    return f"{location}: {error['msg']} (got {error.get('input')!r})"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{location}: {message} (got {error.get('input')!r})"
 
 
 def _read_yaml(path: Path):
@@ -167,7 +186,7 @@ def load_sources(directory: Path = CASES_DIR) -> dict[str, Source]:
     try:
         sources = [Source.model_validate(item) for item in raw]
     except ValidationError as exc:
-        raise CaseFileError(f"{path}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+        raise CaseFileError(f"{path}: " + _describe_all(exc.errors())) from None
     return {source.id: source for source in sources}
 
 
@@ -180,7 +199,7 @@ def load_case_file(path: Path, sources: dict[str, Source]) -> Case:
     try:
         case = Case.model_validate(raw)
     except ValidationError as exc:
-        raise CaseFileError(f"{path}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+        raise CaseFileError(f"{path}: " + _describe_all(exc.errors())) from None
     problems = []
     if case.id != path.stem:
         problems.append(f"id: {case.id!r} must match the file name {path.stem!r}")

@@ -1,0 +1,44 @@
+"""The built book works with no internet: stored widgets render from the shipped manager."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_stored_widget_renders_offline(book_url, offline_page):
+    page = offline_page
+    page.goto(f"{book_url}/book/case-data.html")
+    dropdown = page.locator(".case-picker select")
+    dropdown.wait_for(state="visible", timeout=20_000)
+    assert dropdown.input_value() == "Uriri Farmers Cooperative Society"
+    table = page.locator(".case-table table.case-figures")
+    assert table.is_visible()
+    assert "Farmers who benefited from the project" in table.inner_text()
+    assert "5,000 farmers" in table.inner_text()
+    assert page.blocked_requests == [], f"the page tried to reach the internet: {page.blocked_requests}"
+
+
+@pytest.mark.parametrize(
+    "chapter", ["intro", "how-to-use", "value-chains", "collective-action", "three-approaches", "bibliography"]
+)
+def test_chapters_load_nothing_from_the_internet(book_url, offline_page, chapter):
+    page = offline_page
+    response = page.goto(f"{book_url}/book/{chapter}.html")
+    assert response.ok
+    page.wait_for_load_state("networkidle")
+    assert page.blocked_requests == [], f"{chapter} tried to reach the internet: {page.blocked_requests}"
+    broken_images = page.evaluate(
+        "Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)"
+    )
+    assert broken_images == []
+
+
+def test_case_figures_show_their_source_on_hover(book_url, offline_page):
+    page = offline_page
+    page.goto(f"{book_url}/book/how-to-use.html")
+    fact = page.locator("abbr.case-fact").first
+    assert fact.inner_text() == "5.3 taka per pineapple"
+    assert re.search(r"Source: Business Linkages and Producer Associations in Bangladesh", fact.get_attribute("title"))
