@@ -41,7 +41,7 @@ browser:
 
 ## test: every test: the book build, nbval over the book's notebooks, and pytest
 test: setup browser book
-	$(BIN)/python -m pytest --nbval --nbval-current-env book tests
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg book tests
 
 ## notebooks: run every book notebook again and store its outputs and widget state
 notebooks: setup
