@@ -7,11 +7,14 @@ PORT ?= 8000
 # registry; it is copied into the book so pages work with no internet.
 HTML_MANAGER := 1.0.15
 WIDGET_JS := book/_static/widgets/embed.js
+# MathJax, also from the npm registry, so formulas render offline.
+MATHJAX := 3.2.2
+MATHJAX_JS := book/_static/mathjax/tex-chtml.js
 
 .PHONY: setup book serve test notebooks browser clean
 
 ## setup: Python environment, the project package and the offline widget files
-setup: $(VENV)/.installed $(WIDGET_JS)
+setup: $(VENV)/.installed $(WIDGET_JS) $(MATHJAX_JS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +22,21 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-$(WIDGET_JS):
+# npm_copy PACKAGE@VERSION, FOLDER IN THE PACKAGE, DESTINATION
+define npm_copy
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
-	rm -rf book/_static/widgets && mkdir -p book/_static/widgets
-	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent @jupyter-widgets/html-manager@$(HTML_MANAGER) >/dev/null && tar xzf *.tgz) \
-	  && cp -r $$tmp/package/dist/. book/_static/widgets/ && cp $$tmp/package/LICENSE book/_static/widgets/ 2>/dev/null; rm -rf $$tmp
-	@test -s $(WIDGET_JS)
+	rm -rf $(3) && mkdir -p $(3)
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(1) >/dev/null && tar xzf *.tgz) \
+	  && cp -r $$tmp/package/$(2)/. $(3)/ && cp $$tmp/package/LICENSE $(3)/; rm -rf $$tmp
+endef
+
+$(WIDGET_JS):
+	$(call npm_copy,@jupyter-widgets/html-manager@$(HTML_MANAGER),dist,book/_static/widgets)
+	@test -s $@
+
+$(MATHJAX_JS):
+	$(call npm_copy,mathjax@$(MATHJAX),es5,book/_static/mathjax)
+	@test -s $@
 
 ## book: build the HTML book, warnings as errors
 book: setup

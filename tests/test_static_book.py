@@ -42,3 +42,11 @@ def test_case_figures_show_their_source_on_hover(book_url, offline_page):
     fact = page.locator("abbr.case-fact").first
     assert fact.inner_text() == "5.3 taka per pineapple"
     assert re.search(r"Source: Business Linkages and Producer Associations in Bangladesh", fact.get_attribute("title"))
+
+
+def test_formulas_render_with_the_shipped_mathjax(book_url, offline_page):
+    page = offline_page
+    page.goto(f"{book_url}/book/collective-action.html")
+    page.locator("mjx-container").first.wait_for(state="attached", timeout=20_000)
+    assert page.locator("mjx-container").count() >= 5
+    assert page.blocked_requests == [], f"the page tried to reach the internet: {page.blocked_requests}"
