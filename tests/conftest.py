@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import shutil
 import subprocess
@@ -83,3 +84,51 @@ def offline_page(browser):
     context.route("**/*", only_local)
     yield page
     context.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def voila_url():
+    """A real Voila server over the book's notebooks, on 127.0.0.1 only."""
+    import time
+    import urllib.request
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "voila"),
+            str(ROOT / "book"),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            "--show_tracebacks=True",
+            "--template=offline",
+        ],
+        env={**os.environ, "JUPYTER_PATH": str(ROOT / "templates")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"Voila did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
