@@ -50,3 +50,16 @@ def test_formulas_render_with_the_shipped_mathjax(book_url, offline_page):
     page.locator("mjx-container").first.wait_for(state="attached", timeout=20_000)
     assert page.locator("mjx-container").count() >= 5
     assert page.blocked_requests == [], f"the page tried to reach the internet: {page.blocked_requests}"
+
+
+def test_quiz_gives_feedback_without_a_kernel(book_url, offline_page):
+    page = offline_page
+    page.goto(f"{book_url}/book/value-chains.html")
+    right = page.locator(".MCButton", has_text="Because each grower sells too little")
+    right.wait_for(state="visible", timeout=20_000)
+    right.click()
+    feedback = page.locator(".Feedback")
+    assert feedback.nth(0).inner_text().startswith("Right.")
+    page.locator(".MCButton", has_text="It cannot gain; it only pays more out of goodwill").click()
+    assert "Goodwill may help" in feedback.nth(1).inner_text()
+    assert page.blocked_requests == []
