@@ -1075,8 +1075,9 @@ class SurplusOutcome:
 def member_share(member: Member, params: SurplusParams, totals: Totals) -> tuple[float, float, float]:
     """(patronage refund, return on capital, reserve slice) for one member, in taka."""
     s = params.surplus
-    refund = s * params.sharing.patronage * member.deliveries / totals.deliveries if totals.deliveries else 0.0
-    interest = s * params.sharing.capital * member.capital / totals.capital if totals.capital else 0.0
+    # Each member's fraction first: multiplying tiny holdings before dividing loses precision.
+    refund = s * params.sharing.patronage * (member.deliveries / totals.deliveries) if totals.deliveries else 0.0
+    interest = s * params.sharing.capital * (member.capital / totals.capital) if totals.capital else 0.0
     return refund, interest, s * params.sharing.reserve / totals.members
 
 
