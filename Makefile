@@ -11,7 +11,7 @@ WIDGET_JS := book/_static/widgets/embed.js
 MATHJAX := 3.2.2
 MATHJAX_JS := book/_static/mathjax/tex-chtml.js
 
-.PHONY: setup book serve test notebooks browser clean
+.PHONY: setup book serve test notebooks browser bench clean
 
 ## setup: Python environment, the project package and the offline widget files
 setup: $(VENV)/.installed $(WIDGET_JS) $(MATHJAX_JS)
@@ -54,6 +54,10 @@ browser:
 ## test: every test: the book build, nbval over the book's notebooks, and pytest
 test: setup browser book
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg book tests
+
+## bench: bounded performance measurements, printed as one table (and bench-results/results.json)
+bench: setup
+	$(BIN)/python -m bench.run
 
 ## notebooks: run every book notebook again and store its outputs and widget state
 notebooks: setup

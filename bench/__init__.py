@@ -1,0 +1,1 @@
+"""Bounded performance measurements: ``make bench`` prints one table and writes JSON."""
