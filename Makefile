@@ -11,7 +11,7 @@ WIDGET_JS := book/_static/widgets/embed.js
 MATHJAX := 3.2.2
 MATHJAX_JS := book/_static/mathjax/tex-chtml.js
 
-.PHONY: setup book serve test notebooks browser bench clean
+.PHONY: setup book serve test notebooks test-tools bench clean
 
 ## setup: Python environment, the project package and the offline widget files
 setup: $(VENV)/.installed $(WIDGET_JS) $(MATHJAX_JS)
@@ -47,12 +47,15 @@ serve: book
 	@echo "The book is at http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
-## browser: Debian's Chromium for the browser tests (Playwright never downloads one)
-browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+## test-tools: Debian's Chromium for the browser tests (Playwright never downloads one) and
+## PostgreSQL, which the workshop store is also tested on (a throwaway server on 127.0.0.1)
+test-tools:
+	@missing=""; test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 ## test: every test: the book build, nbval over the book's notebooks, and pytest
-test: setup browser book
+test: setup test-tools book
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg book tests
 
 ## bench: bounded performance measurements, printed as one table (and bench-results/results.json)

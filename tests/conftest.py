@@ -57,7 +57,7 @@ def book_url(built_book: Path):
 def browser():
     """Debian's Chromium driven by Playwright (no browser is ever downloaded)."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium) first")
+        pytest.fail(f"{CHROMIUM} is missing: run `make test-tools` (apt-get install chromium) first")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
