@@ -50,8 +50,8 @@ def _slider(description: str, value: float, low: float, high: float, step: float
     kind = w.IntSlider if whole else w.FloatSlider
     options = {} if whole else {"readout_format": fmt}
     slider = kind(value=value, min=low, max=high, step=step, description=description,
-                  continuous_update=False, style={"description_width": "17rem"},
-                  layout=w.Layout(width="100%", max_width="46rem"), **options)
+                  continuous_update=False, style={"description_width": "22rem"},
+                  layout=w.Layout(width="100%", max_width="52rem"), **options)
     slider.add_class("explorer-slider")
     return slider
 
