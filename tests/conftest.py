@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 import os
 import http.server
-import shutil
 import subprocess
 import sys
 import threading

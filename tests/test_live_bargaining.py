@@ -5,7 +5,6 @@ clicks; nothing is copied from the page into the expectations.
 """
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pytest

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from numbers import Real
 from typing import Any, Mapping
 
 import numpy as np
+
+from widgets.checks import number as _number, whole as _whole, choice as _choice
 
 ASSOCIATION, BUYER = "association", "buyer"
 ROLES = (ASSOCIATION, BUYER)
@@ -33,50 +34,6 @@ ROLES = (ASSOCIATION, BUYER)
 # ---------------------------------------------------------------------------------------
 # Checking inputs: every message names the parameter, the allowed range and the value.
 # ---------------------------------------------------------------------------------------
-
-def _number(value: Any, what: str, low: float | None = None, high: float | None = None, *,
-            low_open: bool = False, high_open: bool = False, hint: str = "") -> float:
-    """``value`` as a float, or a ValueError a trainer can act on."""
-    if low is not None and high is not None and not (low_open or high_open):
-        allowed = f"a number from {low:g} to {high:g}"
-    elif low is not None and high is not None:
-        lower = f"above {low:g}" if low_open else f"of at least {low:g}"
-        upper = f"below {high:g}" if high_open else f"at most {high:g}"
-        allowed = f"a number {lower} and {upper}"
-    elif low is not None:
-        allowed = f"a number {'above' if low_open else 'of at least'} {low:g}"
-    elif high is not None:
-        allowed = f"a number {'below' if high_open else 'of at most'} {high:g}"
-    else:
-        allowed = "a number"
-    message = f"{what} must be {allowed}{hint}; got {value!r}."
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(message)
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(message)
-    if low is not None and (number < low or (low_open and number == low)):
-        raise ValueError(message)
-    if high is not None and (number > high or (high_open and number == high)):
-        raise ValueError(message)
-    return number
-
-
-def _whole(value: Any, what: str, low: int, high: int) -> int:
-    message = f"{what} must be a whole number from {low} to {high}; got {value!r}."
-    if isinstance(value, bool):
-        raise ValueError(message)
-    if isinstance(value, Real) and math.isfinite(float(value)) and float(value) == int(value):
-        number = int(value)
-        if low <= number <= high:
-            return number
-    raise ValueError(message)
-
-
-def _choice(value: Any, what: str, options: tuple[str, ...]) -> str:
-    if value not in options:
-        raise ValueError(f"{what} must be one of {', '.join(options)}; got {value!r}.")
-    return value
 
 
 def _build(cls, data: Any):

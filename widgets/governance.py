@@ -22,13 +22,13 @@ from ``cases/``. The memberships and proposals made here are illustrative only.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from numbers import Real
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from widgets.checks import number as _number, whole as _whole, choice as _choice, flag as _flag, text as _text
 
 if TYPE_CHECKING:  # pandas is imported inside the functions that use it: the participant app stays lean
     import pandas as pd
@@ -37,58 +37,6 @@ if TYPE_CHECKING:  # pandas is imported inside the functions that use it: the pa
 # ---------------------------------------------------------------------------------------
 # Checking inputs: every message names the parameter, the allowed range and the value.
 # ---------------------------------------------------------------------------------------
-
-def _number(value: Any, what: str, low: float | None = None, high: float | None = None, *,
-            low_open: bool = False, high_open: bool = False, hint: str = "") -> float:
-    """``value`` as a float, or a ValueError a trainer can act on."""
-    if low is not None and high is not None:
-        allowed = f"a number {'above' if low_open else 'from'} {low:,g} {'below' if high_open else 'to'} {high:,g}"
-    elif low is not None:
-        allowed = f"a number {'above' if low_open else 'of at least'} {low:,g}"
-    elif high is not None:
-        allowed = f"a number {'below' if high_open else 'of at most'} {high:,g}"
-    else:
-        allowed = "a number"
-    message = f"{what} must be {allowed}{hint}; got {value!r}."
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise ValueError(message)
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(message)
-    if low is not None and (number < low or (low_open and number == low)):
-        raise ValueError(message)
-    if high is not None and (number > high or (high_open and number == high)):
-        raise ValueError(message)
-    return number
-
-
-def _whole(value: Any, what: str, low: int, high: int) -> int:
-    message = f"{what} must be a whole number from {low:,} to {high:,}; got {value!r}."
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise ValueError(message)
-    number = float(value)
-    if not math.isfinite(number) or number != int(number) or not low <= number <= high:
-        raise ValueError(message)
-    return int(number)
-
-
-def _choice(value: Any, what: str, options: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{what} must be one of: {', '.join(options)}; got {value!r}.")
-    return value
-
-
-def _flag(value: Any, what: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{what} must be True or False; got {value!r}.")
-    return bool(value)
-
-
-def _text(value: Any, what: str, longest: int = 60) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > longest:
-        raise ValueError(f"{what} must be a piece of text of 1 to {longest} characters; got {value!r}.")
-    return value.strip()
-
 
 def _set(instance, name: str, value) -> None:
     """Store a cleaned value on a frozen dataclass (used only inside ``__post_init__``)."""

@@ -536,7 +536,7 @@ class Negotiation(w.VBox):
                     f"{_money(end.association_payoff)} for each {u} they started with; the buyer keeps "
                     f"{_money(end.buyer_payoff)}.</p>")
         else:
-            head = (f"<p><b>No agreement: the fruit is past selling.</b> Your growers get nothing from this "
+            head = ("<p><b>No agreement: the fruit is past selling.</b> Your growers get nothing from this "
                     f"buyer, and neither does the buyer.</p>")
         compare = ""
         if end.agreed:
