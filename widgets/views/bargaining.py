@@ -537,7 +537,7 @@ class Negotiation(w.VBox):
                     f"{_money(end.buyer_payoff)}.</p>")
         else:
             head = ("<p><b>No agreement: the fruit is past selling.</b> Your growers get nothing from this "
-                    f"buyer, and neither does the buyer.</p>")
+                    "buyer, and neither does the buyer.</p>")
         compare = ""
         if end.agreed:
             gap = end.association_payoff - theory.price
