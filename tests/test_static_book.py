@@ -24,7 +24,8 @@ def test_stored_widget_renders_offline(book_url, offline_page):
 @pytest.mark.parametrize(
     "chapter",
     ["intro", "how-to-use", "value-chains", "collective-action", "three-approaches", "bibliography",
-     "bargaining", "modhupur", "apex-clusters", "bagra"],
+     "bargaining", "modhupur", "apex-clusters", "bagra",
+     "governance", "modhupur-governance", "delicias-governance", "sri-lanka-sbas"],
 )
 def test_chapters_load_nothing_from_the_internet(book_url, offline_page, chapter):
     page = offline_page
