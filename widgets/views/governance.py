@@ -33,8 +33,9 @@ def _big() -> w.Layout:
 
 def _button() -> w.Layout:
     return w.Layout(width="160px", height="52px")
-ILLUSTRATIVE = ("Illustrative members: the case gives the size of the group, not each member's land, "
+ILLUSTRATIVE = ("Illustrative members: the sources describe the membership, not each member's land, "
                 "deliveries or capital.")
+CURRENCY = "taka"  # the Bangladesh cases' currency; every view takes ``currency`` to change it
 
 
 # ---------------------------------------------------------------------------------------
@@ -116,7 +117,8 @@ def tally_chart(decision: gov.Decision, rule: gov.VotingRule) -> bytes:
         return png_bytes(fig)
 
 
-def gains_chart(members: Sequence[gov.Member], decision: gov.Decision, title: str | None = None) -> bytes:
+def gains_chart(members: Sequence[gov.Member], decision: gov.Decision, title: str | None = None,
+                currency: str = CURRENCY) -> bytes:
     """Each member's net gain if adopted: green for yes, vermillion for no; exit options as dashes."""
     names = [members[s].name for s in decision.seats]
     x = np.arange(len(names))
@@ -133,7 +135,7 @@ def gains_chart(members: Sequence[gov.Member], decision: gov.Decision, title: st
         ax.scatter(x, exits, marker="_", s=300, color="black", linewidths=2, zorder=3, label="exit option")
         ax.axhline(0, color="black", linewidth=1)
         ax.set_xticks(x, names, rotation=90 if len(names) > 12 else 0)
-        ax.set_ylabel("net gain if adopted (taka)")
+        ax.set_ylabel(f"net gain if adopted ({currency})")
         ax.bar([0], [0], color=GREEN, label="votes yes")
         ax.bar([0], [0], color=VERMILLION, label="votes no")
         ax.bar([0], [0], color=GREY, edgecolor=GREY, hatch="///", hatchcolor="white", label="would rather leave")
@@ -146,7 +148,7 @@ def gains_chart(members: Sequence[gov.Member], decision: gov.Decision, title: st
 
 
 def payoffs_chart(members: Sequence[gov.Member], payoffs: Sequence[float], active: Sequence[bool],
-                  you: int) -> bytes:
+                  you: int, currency: str = CURRENCY) -> bytes:
     """Net gain so far per member; the learner's bar in blue, members who left in grey."""
     x = np.arange(len(members))
     with figure(9, 3.6) as (fig, ax):
@@ -154,7 +156,7 @@ def payoffs_chart(members: Sequence[gov.Member], payoffs: Sequence[float], activ
         ax.bar(x, payoffs, color=colours)
         ax.axhline(0, color="black", linewidth=1)
         ax.set_xticks(x, [m.name for m in members], rotation=90 if len(members) > 12 else 0)
-        ax.set_ylabel("net gain so far (taka)")
+        ax.set_ylabel(f"net gain so far ({currency})")
         _thousands(ax.yaxis)
         ax.set_title("You (blue) and the other members (grey: left)")
         return png_bytes(fig)
@@ -167,11 +169,13 @@ def payoffs_chart(members: Sequence[gov.Member], payoffs: Sequence[float], activ
 class MemberTable(w.VBox):
     """One row per member: name, land, deliveries, capital, special, exit option, remove."""
 
-    HEADINGS = ("Name", "Land (acres)", "Deliveries", "Capital (taka)", "Special", "Exit option (taka)", "")
     COLUMNS = "7em 7em 7em 8em 5em 9em 3em"
     FEWEST = 2
 
-    def __init__(self, members: Sequence[gov.Member], on_change: Callable[[], None] | None = None):
+    def __init__(self, members: Sequence[gov.Member], on_change: Callable[[], None] | None = None,
+                 currency: str = CURRENCY):
+        self.HEADINGS = ("Name", "Land (acres)", "Deliveries", f"Capital ({currency})", "Special",
+                         f"Exit option ({currency})", "")
         self._on_change = on_change
         self._rows: list[list[w.Widget]] = []
         self.grid = w.GridBox(layout=w.Layout(grid_template_columns=self.COLUMNS, grid_gap="4px 6px",
@@ -257,7 +261,9 @@ class Explorer(w.VBox):
     """Members, a rule and a proposal in; who wins, the tally and who gains or leaves out."""
 
     def __init__(self, members: Sequence[gov.Member] | None = None,
-                 proposals: Sequence[gov.Proposal] | None = None, rule: gov.VotingRule | None = None):
+                 proposals: Sequence[gov.Proposal] | None = None, rule: gov.VotingRule | None = None,
+                 currency: str = CURRENCY):
+        self.currency = currency
         case = case_defaults()
         members = default_membership() if members is None else gov.check_membership(members)
         self.proposals = tuple(gov.example_proposals() if proposals is None else proposals)
@@ -265,7 +271,7 @@ class Explorer(w.VBox):
         self.decision: gov.Decision | None = None
         self._filling = False
 
-        self.table = MemberTable(members, self.update)
+        self.table = MemberTable(members, self.update, currency)
         self.rule_picker = w.Dropdown(options=_rule_options(), value=rule.kind, description="Voting rule",
                                       layout=_big(), style=WIDE_LABEL)
         self.rule_picker.add_class("governance-rule")
@@ -280,13 +286,13 @@ class Explorer(w.VBox):
         self.proposal_picker = w.Dropdown(options=[(p.name, i) for i, p in enumerate(self.proposals)], value=0,
                                           description="Proposal", layout=_big(), style=WIDE_LABEL)
         self.proposal_picker.add_class("governance-proposal")
-        self.cost = w.FloatText(description="Cost (taka)", layout=_big(), style=WIDE_LABEL)
+        self.cost = w.FloatText(description=f"Cost ({currency})", layout=_big(), style=WIDE_LABEL)
         self.costs_by = w.Dropdown(options=[(gov.BASIS_LABELS[b], b) for b in gov.COST_BASES],
                                    description="Cost raised", layout=_big(), style=WIDE_LABEL)
-        self.benefit = w.FloatText(description="Benefit (taka)", layout=_big(), style=WIDE_LABEL)
+        self.benefit = w.FloatText(description=f"Benefit ({currency})", layout=_big(), style=WIDE_LABEL)
         self.gains_by = w.Dropdown(options=[(gov.BASIS_LABELS[b], b) for b in gov.GAIN_BASES],
                                    description="Benefit shared", layout=_big(), style=WIDE_LABEL)
-        self.reserve_weight = w.FloatSlider(min=0, max=1, step=0.05, description="Weight of a taka of reserves",
+        self.reserve_weight = w.FloatSlider(min=0, max=1, step=0.05, description=f"Weight of 1 {currency} of reserves",
                                             layout=_big(), style=WIDE_LABEL)
         self.description = w.HTML()
         self.message = _error_box()
@@ -363,7 +369,7 @@ class Explorer(w.VBox):
             f"<b>{html.escape(decision.rule)}</b>: {_weight(decision.yes_weight)} for, "
             f"{_weight(decision.no_weight)} against. {winners} of {len(members)} members would gain.</div>")
         self.tally_image.value = tally_chart(decision, rule)
-        self.gains_image.value = gains_chart(members, decision)
+        self.gains_image.value = gains_chart(members, decision, currency=self.currency)
         leaving = [members[s].name for s, leave in zip(decision.seats, decision.leave_if_adopted) if leave]
         if not leaving:
             self.leavers.value = "<p>Nobody would lose more than their exit option if it were adopted.</p>"
@@ -374,9 +380,9 @@ class Explorer(w.VBox):
 
 
 def explorer(members: Sequence[gov.Member] | None = None, proposals: Sequence[gov.Proposal] | None = None,
-             rule: gov.VotingRule | None = None) -> Explorer:
+             rule: gov.VotingRule | None = None, currency: str = CURRENCY) -> Explorer:
     """The governance what-if explorer (a trainer edits members, picks a rule and a proposal)."""
-    return Explorer(members, proposals, rule)
+    return Explorer(members, proposals, rule, currency)
 
 
 # ---------------------------------------------------------------------------------------
@@ -388,7 +394,8 @@ class VotingSolo(w.VBox):
 
     def __init__(self, members: Sequence[gov.Member] | None = None,
                  proposals: Sequence[gov.Proposal] | None = None, rule: gov.VotingRule | None = None,
-                 seat: int | None = None, exits: bool = False):
+                 seat: int | None = None, exits: bool = False, currency: str = CURRENCY):
+        self.currency = currency
         case = case_defaults()
         members = default_membership() if members is None else gov.check_membership(members)
         proposals = tuple(gov.example_proposals() if proposals is None else proposals)
@@ -503,7 +510,7 @@ class VotingSolo(w.VBox):
 
     def _show(self) -> None:
         members = self.params.members
-        self.image.value = payoffs_chart(members, self.state.payoffs, self.state.active, self.seat)
+        self.image.value = payoffs_chart(members, self.state.payoffs, self.state.active, self.seat, self.currency)
         self.history.value = self._history_table()
         if self.over:
             self.proposal.value = "<p style='font-size:1.2em'><b>The meeting is over.</b></p>"
@@ -516,8 +523,8 @@ class VotingSolo(w.VBox):
         if self.seat in preview.seats:
             row = preview.seats.index(self.seat)
             gain, cost = preview.gains[row], preview.costs[row]
-            you = (f"If it is adopted you receive {_money(gain)} taka and pay {_money(cost)}: "
-                   f"<b>net {_signed(preview.net_gains[row])} taka</b>.")
+            you = (f"If it is adopted you receive {_money(gain)} {self.currency} and pay {_money(cost)}: "
+                   f"<b>net {_signed(preview.net_gains[row])} {self.currency}</b>.")
             if preview.weights[row] == 0:
                 you += " Your vote carries no weight under this rule."
         else:
@@ -529,8 +536,8 @@ class VotingSolo(w.VBox):
         self.proposal.value = (
             f"<div style='font-size:1.15em'><b>Proposal {self.state.round + 1} of {self.params.rounds}: "
             f"{html.escape(proposal.name)}</b><br>{html.escape(proposal.description)}<br>"
-            f"Cost {_money(proposal.cost)} taka, raised {gov.BASIS_LABELS[proposal.costs_by]}; "
-            f"benefit {_money(proposal.benefit)} taka, shared {gov.BASIS_LABELS[proposal.gains_by]}.<br>"
+            f"Cost {_money(proposal.cost)} {self.currency}, raised {gov.BASIS_LABELS[proposal.costs_by]}; "
+            f"benefit {_money(proposal.benefit)} {self.currency}, shared {gov.BASIS_LABELS[proposal.gains_by]}.<br>"
             f"{you}{committee}</div>")
 
     def _history_table(self) -> str:
@@ -571,7 +578,7 @@ class VotingSolo(w.VBox):
         return (
             "<div style='font-size:1.1em'><h4>Debrief</h4>"
             f"<p>{adopted} of {len(self.results)} proposals were adopted under <b>{html.escape(rule.label)}</b>. "
-            f"You gained <b>{_signed(you)} taka</b> in all, rank {rank} of {len(members)} members. {pivotal}</p>"
+            f"You gained <b>{_signed(you)} {self.currency}</b> in all, rank {rank} of {len(members)} members. {pivotal}</p>"
             f"<p>{exits}</p>"
             "<p>The same proposals under each rule, everyone voting by their interest "
             "(✔ adopted, ✘ rejected):</p>"
@@ -656,7 +663,8 @@ class SelfAssessment(w.VBox):
 # Sharing the surplus
 # ---------------------------------------------------------------------------------------
 
-def surplus_chart(members: Sequence[gov.Member], outcome: gov.SurplusOutcome, params: gov.SurplusParams) -> bytes:
+def surplus_chart(members: Sequence[gov.Member], outcome: gov.SurplusOutcome, params: gov.SurplusParams,
+                  currency: str = CURRENCY) -> bytes:
     x = np.arange(len(members))
     with figure(9, 4.2) as (fig, ax):
         ax.bar(x, outcome.refunds, color=BLUE, label="patronage refund")
@@ -668,7 +676,7 @@ def surplus_chart(members: Sequence[gov.Member], outcome: gov.SurplusOutcome, pa
                linewidth=0, label="would leave")
         ax.axhline(params.outside_option, color=VERMILLION, linestyle="--", label="outside option")
         ax.set_xticks(x, [m.name for m in members], rotation=90 if len(members) > 12 else 0)
-        ax.set_ylabel("taka this year")
+        ax.set_ylabel(f"{currency} this year")
         _thousands(ax.yaxis)
         fig.legend(fontsize=10, frameon=False, loc="outside lower center", ncols=5)
         ax.set_title("What each member gets (hatched: would leave)")
@@ -679,7 +687,8 @@ class SurplusSplit(w.VBox):
     """Split a surplus between refunds, returns on capital and reserves; see who delivers, invests, stays."""
 
     def __init__(self, members: Sequence[gov.Member] | None = None, surplus: float = 200_000,
-                 max_investment: float | None = None):
+                 max_investment: float | None = None, currency: str = CURRENCY):
+        self.currency = currency
         self.members = default_membership() if members is None else gov.check_membership(members)
         self.max_investment = case_defaults()["max_investment"] if max_investment is None else max_investment
         def percent():
@@ -689,7 +698,7 @@ class SurplusSplit(w.VBox):
                                        **percent())
         self.capital = w.FloatSlider(value=0.1, min=0, max=1, step=0.05, description="Returns on capital",
                                      **percent())
-        self.surplus = w.FloatText(value=surplus, description="Surplus (taka)", layout=_big(), style=WIDE_LABEL)
+        self.surplus = w.FloatText(value=surplus, description=f"Surplus ({currency})", layout=_big(), style=WIDE_LABEL)
         self.side_premium = w.FloatSlider(value=300, min=0, max=1000, step=25,
                                           description="Trader's cash premium per unit", layout=_big(),
                                           style=WIDE_LABEL)
@@ -698,10 +707,10 @@ class SurplusSplit(w.VBox):
         self.outside_rate = w.FloatSlider(value=0.1, min=0.01, max=0.5, step=0.01,
                                           description="Return on capital elsewhere", **percent())
         self.reserve_weight = w.FloatSlider(value=0.5, min=0, max=1, step=0.05,
-                                            description="Value of a taka of reserves", layout=_big(),
+                                            description=f"Value of 1 {currency} of reserves", layout=_big(),
                                             style=WIDE_LABEL)
         self.outside_option = w.FloatSlider(value=5_000, min=0, max=30_000, step=500,
-                                            description="Outside option (taka)", layout=_big(), style=WIDE_LABEL)
+                                            description=f"Outside option ({currency})", layout=_big(), style=WIDE_LABEL)
         self.controls = (self.patronage, self.capital, self.surplus, self.side_premium, self.committed,
                          self.outside_rate, self.reserve_weight, self.outside_option)
         self.message = _error_box()
@@ -736,20 +745,20 @@ class SurplusSplit(w.VBox):
                       else "Nobody would leave.")
         self.summary.value = (
             "<div style='font-size:1.1em'>"
-            f"Reserves get {params.sharing.reserve:.0%} ({_money(outcome.to_reserves)} taka).<br>"
-            f"Refund per unit delivered: <b>{outcome.refund_per_unit:,.0f} taka</b> against the trader's "
+            f"Reserves get {params.sharing.reserve:.0%} ({_money(outcome.to_reserves)} {self.currency}).<br>"
+            f"Refund per unit delivered: <b>{outcome.refund_per_unit:,.0f} {self.currency}</b> against the trader's "
             f"{params.side_premium:,.0f}: members deliver <b>{outcome.delivered_share:.0%}</b> of their harvest.<br>"
             f"Return on capital: <b>{outcome.return_on_capital:.1%}</b> against {params.outside_rate:.0%} "
             f"elsewhere: capital next year is <b>{outcome.capital_ratio:.0%}</b> of this year's.<br>"
             f"Deliveries next year: <b>{outcome.deliveries_ratio:.0%}</b> of this year's. {leave_text}</div>")
-        self.image.value = surplus_chart(self.members, outcome, params)
+        self.image.value = surplus_chart(self.members, outcome, params, self.currency)
 
 
 # ---------------------------------------------------------------------------------------
 # The manager as agent
 # ---------------------------------------------------------------------------------------
 
-def agency_chart(params: gov.AgencyParams, level: float) -> bytes:
+def agency_chart(params: gov.AgencyParams, level: float, currency: str = CURRENCY) -> bytes:
     curves = gov.agency_costs(params)
     best = gov.best_audit_level(params)
     with figure(8, 4.2) as (fig, ax):
@@ -759,7 +768,7 @@ def agency_chart(params: gov.AgencyParams, level: float) -> bytes:
         ax.axvline(level, color=ORANGE, linewidth=2, label="your audit level")
         ax.axvline(best, color=GREEN, linestyle="--", linewidth=2, label="cheapest level")
         ax.set_xlabel("audit level (share of the manager's dealings checked)")
-        ax.set_ylabel("taka a year")
+        ax.set_ylabel(f"{currency} a year")
         ax.set_ylim(bottom=0)
         _thousands(ax.yaxis)
         fig.legend(fontsize=10, frameon=False, loc="outside lower center", ncols=3)
@@ -770,13 +779,15 @@ class AgencyExplorer(w.VBox):
     """How much to audit the manager: expected loss to self-dealing against the cost of checking."""
 
     def __init__(self, at_stake: float = 300_000, base_chance: float = 0.3, recovery: float = 0.5,
-                 full_audit_cost: float = 60_000, members: int | None = None, level: float = 0.2):
+                 full_audit_cost: float = 60_000, members: int | None = None, level: float = 0.2,
+                 currency: str = CURRENCY):
+        self.currency = currency
         members = case_defaults()["members"] if members is None else members
         def style():
             return {"layout": _big(), "style": WIDE_LABEL}
 
         self.at_stake = w.IntSlider(value=at_stake, min=0, max=2_000_000, step=10_000,
-                                    description="Money he could take (taka)", **style())
+                                    description=f"Money he could take ({currency})", **style())
         self.base_chance = w.FloatSlider(value=base_chance, min=0, max=1, step=0.05,
                                          description="Chance he takes it unchecked", readout_format=".0%", **style())
         self.recovery = w.FloatSlider(value=recovery, min=0, max=1, step=0.05,
@@ -813,8 +824,8 @@ class AgencyExplorer(w.VBox):
         self.summary.value = (
             "<div style='font-size:1.1em'>"
             f"Checking {here.level:.0%} of his dealings: the chance he helps himself is {here.chance:.0%}, "
-            f"the expected loss {_money(here.expected_loss)} taka and the audits cost {_money(here.audit_cost)}: "
-            f"<b>{_money(here.total)} taka a year, {_money(here.per_member)} per member</b>.<br>"
-            f"Cheapest: checking {best.level:.0%}, which costs the members {_money(best.total)} taka a year "
+            f"the expected loss {_money(here.expected_loss)} {self.currency} and the audits cost {_money(here.audit_cost)}: "
+            f"<b>{_money(here.total)} {self.currency} a year, {_money(here.per_member)} per member</b>.<br>"
+            f"Cheapest: checking {best.level:.0%}, which costs the members {_money(best.total)} {self.currency} a year "
             f"({_money(best.per_member)} each).</div>")
-        self.image.value = agency_chart(params, self.level.value)
+        self.image.value = agency_chart(params, self.level.value, self.currency)
