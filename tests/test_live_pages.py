@@ -32,7 +32,9 @@ def _explorer_image_src(page) -> str:
     )
 
 
-@pytest.mark.parametrize(("chapter", "slider"), [("modhupur", "Association's commission")])
+@pytest.mark.parametrize(
+    ("chapter", "slider"), [("uriri", "Monitoring probability"), ("modhupur", "Association's commission")]
+)
 def test_moving_an_explorer_slider_redraws_the_chart_live(voila_url, offline_page, chapter, slider):
     page = offline_page
     page.goto(f"{voila_url}/voila/render/{chapter}.ipynb")
