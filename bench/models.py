@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from widgets import bargaining, governance
+from widgets import bargaining, freeriding, governance
 from widgets.cases import load_case
 
 
@@ -31,6 +31,17 @@ def _measure(name: str, vectorised, loop, games: int, loop_games: int, repeats: 
     }
 
 
+def freeriding_rates(quick: bool) -> dict:
+    params = freeriding.GameParams(members=8, rounds=10)
+    games, loop_games = (500, 20) if quick else (10_000, 300)
+    return _measure(
+        "free-riding: side-selling seasons, 8 members x 10 rounds",
+        lambda n: freeriding.simulate(params, n, seed=1),
+        lambda n: freeriding.simulate_loop(params, n, seed=1),
+        games, loop_games, 1 if quick else 3,
+    )
+
+
 def bargaining_rates(quick: bool) -> dict:
     params = bargaining.NegotiationParams(value=5.3, spoilage=0.1, deadline_days=10)
     games, loop_games = (2_000, 200) if quick else (200_000, 5_000)
@@ -55,4 +66,4 @@ def governance_rates(quick: bool) -> dict:
     )
 
 
-MEASUREMENTS = [bargaining_rates, governance_rates]
+MEASUREMENTS = [freeriding_rates, bargaining_rates, governance_rates]
