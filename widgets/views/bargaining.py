@@ -20,6 +20,7 @@ import numpy as np
 
 from widgets import bargaining as model
 from widgets.charts import COLOURS, figure, png_bytes
+from widgets.views.controls import BUTTON_LAYOUT, BUTTON_STYLE, slider as _slider
 
 GREY = "#999999"
 # Big type and big targets: these run on projectors and on phones.
@@ -37,23 +38,11 @@ CSS = """
 .negotiation-history td, .negotiation-history th { padding: 0.2rem 0.8rem; text-align: left; }
 </style>
 """
-BUTTON_LAYOUT = dict(height="3.2em", min_width="10em", width="auto", margin="0.3rem")
-BUTTON_STYLE = dict(font_size="1.25rem", font_weight="bold")
 
 
 def _style() -> w.HTML:
     return w.HTML(CSS)
 
-
-def _slider(description: str, value: float, low: float, high: float, step: float, fmt: str = ".2f",
-            whole: bool = False) -> w.FloatSlider | w.IntSlider:
-    kind = w.IntSlider if whole else w.FloatSlider
-    options = {} if whole else {"readout_format": fmt}
-    slider = kind(value=value, min=low, max=high, step=step, description=description,
-                  continuous_update=False, style={"description_width": "22rem"},
-                  layout=w.Layout(width="100%", max_width="52rem"), **options)
-    slider.add_class("explorer-slider")
-    return slider
 
 
 def _money(value: float) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from widgets import freeriding as model
 from widgets.charts import COLOURS, figure, png_bytes
+from widgets.views.controls import BUTTON_LAYOUT, BUTTON_STYLE, slider as _slider
 
 BLUE, ORANGE, GREEN, VERMILLION, PURPLE = COLOURS[:5]
 GREY = "#777777"
@@ -42,23 +43,11 @@ CSS = """
 .solo-message { color: #B00020; }
 </style>
 """
-BUTTON_LAYOUT = dict(height="3.2em", min_width="10em", width="auto", margin="0.3rem")
-BUTTON_STYLE = dict(font_size="1.25rem", font_weight="bold")
 
 
 def _style() -> w.HTML:
     return w.HTML(CSS)
 
-
-def _slider(description: str, value: float, low: float, high: float, step: float, fmt: str = ".2f",
-            whole: bool = False) -> w.FloatSlider | w.IntSlider:
-    kind = w.IntSlider if whole else w.FloatSlider
-    options = {} if whole else {"readout_format": fmt}
-    slider = kind(value=value, min=low, max=high, step=step, description=description,
-                  continuous_update=False, style={"description_width": "20rem"},
-                  layout=w.Layout(width="100%", max_width="52rem"), **options)
-    slider.add_class("explorer-slider")
-    return slider
 
 
 def _toggle(description: str, value: bool = False) -> w.Checkbox:
