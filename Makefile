@@ -6,7 +6,7 @@ PORT ?= 8000
 # The widget manager that renders stored widget state in the static book, from the npm
 # registry; it is copied into the book so pages work with no internet.
 HTML_MANAGER := 1.0.15
-WIDGET_JS := book/_static/widgets/embed.js
+WIDGET_JS := book/_static/html-manager/embed.js
 # MathJax, also from the npm registry, so formulas render offline.
 MATHJAX := 3.2.2
 MATHJAX_JS := book/_static/mathjax/tex-chtml.js
@@ -31,7 +31,7 @@ define npm_copy
 endef
 
 $(WIDGET_JS):
-	$(call npm_copy,@jupyter-widgets/html-manager@$(HTML_MANAGER),dist,book/_static/widgets)
+	$(call npm_copy,@jupyter-widgets/html-manager@$(HTML_MANAGER),dist,book/_static/html-manager)
 	@test -s $@
 
 $(MATHJAX_JS):
