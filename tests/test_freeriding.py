@@ -142,6 +142,57 @@ def test_brand_exclusion_and_pooled_capital():
     assert last.capital_after == pytest.approx(27.5)
 
 
+def test_brand_exclusion_for_good_lasts_and_the_others_share_the_premium():
+    def play(for_good, efforts):
+        params = f.brand_game(group_size=4, effort_budget=10, premium=2, detection=1.0, exclusion=True,
+                              rounds=3, for_good=for_good)
+        state, results = f.initial_state(params), []
+        for round_efforts in efforts:
+            result, state = f.play_round(params, state, everyone(*round_efforts))
+            results.append(result)
+        return results, state
+
+    # Round 1: pool 2 × 30 = 60, 15 each; the shirker keeps her 10 units: 25. She is caught.
+    # For good: from round 2 she is out and the three others split the premium.
+    # Round 2, all give 10: pool 80 shared by 3 = 26.67 each; she gets nothing (10 - 10 + 0 = 0).
+    # Round 3, she shirks again: pool 60 shared by 3 = 20 each; she keeps 10; she is not checked again.
+    results, state = play(True, [(10, 10, 10, 0), (10, 10, 10, 10), (10, 10, 10, 0)])
+    assert results[0].payoffs == pytest.approx((15, 15, 15, 25))
+    assert results[1].payoffs == pytest.approx((80 / 3, 80 / 3, 80 / 3, 0))
+    assert results[2].payoffs == pytest.approx((20, 20, 20, 10))
+    assert results[2].caught == (False,) * 4
+    assert state.excluded_surplus == (False, False, False, True)
+    assert state.capital == pytest.approx(0)  # nothing withheld: her share went to the others
+    # For one round only: in round 2 her 20 stays with the cooperative; in round 3 she is back in.
+    results, state = play(False, [(10, 10, 10, 0), (10, 10, 10, 10), (10, 10, 10, 10)])
+    assert results[1].payoffs == pytest.approx((20, 20, 20, 0))
+    assert results[2].payoffs == pytest.approx((20, 20, 20, 20))
+    assert state.capital == pytest.approx(20) and state.excluded_surplus == (False,) * 4
+
+
+def test_when_everyone_is_excluded_for_good_the_cooperative_keeps_the_premium():
+    params = f.brand_game(group_size=3, effort_budget=10, premium=2, detection=1.0, rounds=3, for_good=True)
+    _, state = f.play_round(params, f.initial_state(params), everyone(0, 0, 0))   # all shirk, all caught
+    result, state = f.play_round(params, state, everyone(5, 5, 5))
+    # Premium 2 × 15 = 30 with nobody left to share it: capital 30; each keeps the 5 units she held back.
+    assert result.payoffs == pytest.approx((5, 5, 5)) and state.capital == pytest.approx(30)
+
+
+def test_credit_lost_for_good_is_never_restored():
+    params = replace(SOY, monitoring=1.0, sanction=f.CREDIT, sanction_for_good=True)
+    _, state = f.play_round(params, f.initial_state(params), everyone(13, 0))   # B side-sells and is caught
+    assert f.preview_round(params, state)["credit"] == pytest.approx((3, 0))
+    _, state = f.play_round(params, state, everyone(13, 10))                  # both deliver everything
+    # A borrows 3 of the 4.625 and repays it: capital stays 4.625. B, out for good, still gets none;
+    # with a one-season sanction the two would share it: 4.625 / 2 = 2.3125 each.
+    assert state.capital == pytest.approx(4.625)
+    assert f.preview_round(params, state)["credit"] == pytest.approx((3, 0))
+    once = replace(params, sanction_for_good=False)
+    _, again = f.play_round(once, f.initial_state(once), everyone(13, 0))
+    _, again = f.play_round(once, again, everyone(13, 10))
+    assert f.preview_round(once, again)["credit"] == pytest.approx((2.3125, 2.3125))
+
+
 # --- properties --------------------------------------------------------------------------
 
 params_strategy = st.builds(
@@ -150,7 +201,8 @@ params_strategy = st.builds(
     trader_price=st.floats(0, 3), coop_price=st.floats(0, 3), value_added=st.floats(0, 3),
     patronage_share=st.floats(0, 1), loan=st.floats(0, 10), input_return=st.floats(0, 2),
     capital=st.floats(0, 100), required_share=st.floats(0, 1), monitoring=st.floats(0, 1),
-    sanction=st.sampled_from(f.SANCTIONS), fine=st.floats(0, 2), contract_minimum=st.floats(0, 1),
+    sanction=st.sampled_from(f.SANCTIONS), sanction_for_good=st.booleans(), fine=st.floats(0, 2),
+    contract_minimum=st.floats(0, 1),
     contract_penalty=st.floats(0, 2), pooled_share=st.floats(0, 1), communication=st.booleans(),
     punishment=st.booleans(),
 )
@@ -214,6 +266,27 @@ def test_bad_decisions_raise_and_change_nothing(bad):
     with pytest.raises(ValueError):
         f.play_round(SOY, state, {0: bad})
     assert state.to_dict() == before
+
+
+@FAST
+@given(bad=st.one_of(
+    st.floats(max_value=-1e-6), st.floats(min_value=13.000001), st.just(float("nan")), st.just(float("inf")),
+    st.booleans(), st.text().filter(lambda t: not _is_number(t)), st.none(), st.lists(st.integers(), max_size=2)))
+def test_any_invalid_delivery_raises_and_changes_nothing(bad):
+    state = f.initial_state(SOY, 1)   # harvests are 13 in the first season
+    before = state.to_dict()
+    with pytest.raises(ValueError):
+        f.play_round(SOY, state, {1: bad})
+    with pytest.raises(ValueError):
+        f.validate_decision(SOY, bad, 13.0)
+    assert state.to_dict() == before
+
+
+def _is_number(text):
+    try:
+        return 0 <= float(text.strip().replace(",", "")) <= 13
+    except ValueError:
+        return False
 
 
 @pytest.mark.parametrize("decisions", [{5: 1}, {"x": 1}, {0: 1, "0": 2}, [1, 2], {-1: 0}])
@@ -313,12 +386,14 @@ def test_calibration_reproduces_fehr_gachter(punishment):
     path = check["simulated"]
     assert check["mean_absolute_error"] <= 1.5
     assert check["largest_error"] <= 3.0
+    assert 0.25 * 20 <= path[0] <= 0.60 * 20   # first period: published 32% and 39% of the endowment
     early, late = path[:3].mean(), path[-3:].mean()
     if punishment:
         assert late - early >= 2.5       # published: 9.0 → 12.8
+        assert path[-1] >= path[-2]      # the threat lasts: the last period is the highest
     else:
         assert early - late >= 1.5       # published: 6.0 → 2.8
-        assert path[-1] < path[0]
+        assert path[-1] < path[-2] - 0.5  # the end-game drop (published 3.5 → 2.0)
 
 
 def test_published_paths_are_the_papers_figures():
@@ -360,17 +435,80 @@ def test_brand_free_riding_is_deterred_by_small_groups_exclusion_and_pooling():
     assert effort(group_size=8, detection=0.5, pooled_share=0.5) > big_open
 
 
+def test_lasting_exclusion_deters_where_one_round_does_not():
+    # Group of 4, premium 2, detection 0.1: shirking saves 10 and costs 5 of own premium; losing
+    # one round's share (about 5) one time in ten does not stop it, losing up to nine rounds does.
+    once = f.simulate(f.brand_game(4, detection=0.1), 1000, 5)
+    lasting = f.simulate(f.brand_game(4, detection=0.1, for_good=True), 1000, 5)
+    assert lasting.staying_share_path[0] > once.staying_share_path[0] + 0.5
+    assert (once.in_group.all()) and not lasting.in_group.all()
+    assert np.all(np.diff(lasting.staying_path) <= 1e-12)   # nobody comes back
+
+
+def test_bot_decisions_are_what_play_round_uses_for_empty_seats():
+    # A live session asks for the simulated members' choices first and settles the round later.
+    for params in (f.public_goods(), SOY, f.brand_game(detection=0.5, for_good=True)):
+        state = f.initial_state(params, 17)
+        for _ in range(3):
+            bots = f.bot_decisions(params, state)
+            result, state = f.play_round(params, state, {0: 1.0})
+            assert [result.deliveries[s] for s in range(1, params.members)] == \
+                pytest.approx([bots[s] for s in range(1, params.members)])
+
+
+# --- helpers the views and the debrief use ----------------------------------------------
+
+def test_own_return_is_the_mpcr_or_the_premium_share():
+    assert f.own_return(f.public_goods(mpcr=0.4)) == pytest.approx(0.4)
+    assert f.own_return(f.brand_game(group_size=4, premium=2)) == pytest.approx(0.5)   # 2 / 4
+    assert f.own_return(SOY) == pytest.approx(0.9 + 0.5 * (0.5 + 0.5 / 2))                # price + bonus + own share
+
+
+def test_full_cooperation_income():
+    assert f.full_cooperation_income(f.public_goods()) == pytest.approx(32)   # 20 - 20 + 0.4 × 80
+    # SOY: harvest 13, deliver 13: 0.9 × 13 + 0.25 × 13 + 0.5 × 13 / 2 = 18.2, less the loan of 3.
+    assert f.full_cooperation_income(SOY) == pytest.approx(15.2)
+
+
+def test_published_shares_and_the_fehr_gachter_game():
+    assert f.published_shares(False, 3) == pytest.approx((6.5 / 20, 4.9 / 20, 6.5 / 20))
+    longer = f.published_shares(True, 12)
+    assert len(longer) == 12 and longer[-1] == longer[-3] == pytest.approx(13.2 / 20)
+    assert f.is_fehr_gachter(f.public_goods()) and f.is_fehr_gachter(f.public_goods(punishment=True))
+    assert not f.is_fehr_gachter(f.public_goods(mpcr=0.5))
+    assert not f.is_fehr_gachter(f.public_goods(group_size=3))
+    assert not f.is_fehr_gachter(f.GameParams(members=4, harvest=20))
+
+
+def test_debrief_figures_by_hand():
+    params = f.public_goods(rounds=2)
+    results, _ = f.play_game(params, 0, [everyone(20, 0, 0, 0), everyone(10, 10, 10, 10)])
+    d = f.debrief_figures(params, results, 0)
+    # Round 1: 0.4 × 20 = 8 each, seat 0 keeps nothing: 8; the others 28. Round 2: 0.4 × 40 = 16, 10 kept: 26.
+    assert d["own_total"] == pytest.approx(34) and d["others_total"] == pytest.approx(54)
+    assert d["own_shares"] == pytest.approx((1, 0.5)) and d["group_shares"] == pytest.approx((0.25, 0.5))
+    assert (d["rounds_above_others"], d["rounds_below_others"]) == (1, 0)   # equal in round 2
+    assert d["full_cooperation_total"] == pytest.approx(64)
+    assert d["published_shares"] == pytest.approx((0.325, 0.245)) and d["published_same_game"]
+    with pytest.raises(ValueError):
+        f.debrief_figures(params, [], 0)
+    with pytest.raises(ValueError):
+        f.debrief_figures(params, results, 4)
+
+
 # --- batch and loop ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("params", [
     f.public_goods(), f.public_goods(punishment=True), f.GameParams(monitoring=0.4),
     f.GameParams(monitoring=0.3, sanction=f.FINE, fine=0.4, threshold=40, communication=True),
     f.brand_game(detection=0.3, pooled_share=0.5),
+    f.brand_game(group_size=8, detection=0.1, pooled_share=0.2, for_good=True),   # a third end up excluded
+    f.GameParams(monitoring=0.05, sanction=f.CREDIT, sanction_for_good=True, threshold=30),
 ])
 def test_batch_and_loop_play_the_same_games(params):
     batch = f.simulate(params, 60, 8)
     loop = f.simulate_loop(params, 60, 8)
-    for name in ("deliveries", "payoffs", "capital", "processed", "caught"):
+    for name in ("deliveries", "payoffs", "capital", "processed", "caught", "in_group"):
         np.testing.assert_allclose(getattr(batch, name), getattr(loop, name), atol=1e-9, err_msg=name)
 
 

@@ -37,6 +37,19 @@ def test_explorer_summary_comes_from_the_model(side_selling):
     assert percents(side_selling.summary.value)[:2] == [round(100 * first), round(100 * last)]
     assert f"to {run.mean_capital_path[-1]:,.1f}" in side_selling.summary.value
     assert "shrinks" in side_selling.summary.value  # members dodge their loans by side-selling
+    assert f"earns {run.mean_income:,.1f} a season" in side_selling.summary.value
+    best = f.full_cooperation_income(side_selling.params())
+    assert f"({best:,.1f} if everyone delivered" in side_selling.summary.value
+
+
+def test_public_goods_explorer_compares_earnings_with_full_cooperation():
+    explorer = v.explorer("public goods", members=4, n_games=300)
+    # Everyone gives all 20 tokens: 20 - 20 + 0.4 × 80 = 32 a round.
+    assert "against 32 if everyone gave everything" in explorer.summary.value
+    assert v._published_shares(explorer.params()) == pytest.approx([c / 20 for c in f.published_path(False)])
+    explorer.mpcr.value = 0.6   # no longer Fehr & Gächter's game: their path is not drawn
+    assert v._published_shares(explorer.params()) is None
+    assert "against 48 if everyone gave everything" in explorer.summary.value   # 0.6 × 80
 
 
 def test_explorer_updates_in_place(side_selling):
@@ -79,7 +92,7 @@ def test_explorer_rejects_unknown_games():
 # --- the brand explorer ------------------------------------------------------------------
 
 def test_brand_explorer_small_groups_deter_shirking():
-    explorer = v.brand_explorer(group_size=8, detection=0.5, n_games=300)
+    explorer = v.brand_explorer(group_size=8, detection=0.5, for_good=False, n_games=300)
     assert [s.description for s in explorer.sliders][:2] == ["Group size (members)", "Chance a shirker is detected"]
     before_text, before_image = explorer.summary.value, explorer.image.value
     effort_big = percents(before_text)[0]
@@ -87,6 +100,28 @@ def test_brand_explorer_small_groups_deter_shirking():
     assert percents(explorer.summary.value)[0] > effort_big + 20
     assert explorer.image.value != before_image
     assert "returns her 1.00" in explorer.summary.value  # premium 2 shared by 2
+
+
+def test_brand_explorer_opens_on_exclusion_for_good():
+    explorer = v.brand_explorer(n_games=300)
+    assert explorer.exclusion.value == v.FOR_GOOD and explorer.params().sanction_for_good
+    assert "still in the brand" in explorer.summary.value
+    assert "explorer-slider" in explorer.exclusion._dom_classes
+
+
+def test_brand_explorer_exclusion_for_good():
+    explorer = v.brand_explorer(group_size=4, detection=0.1, for_good=False, n_games=300)
+    assert explorer.params().sanction == f.EXCLUSION and not explorer.params().sanction_for_good
+    once, image = percents(explorer.summary.value)[0], explorer.image.value
+    assert "still in the brand" not in explorer.summary.value
+    explorer.exclusion.value = v.FOR_GOOD
+    assert explorer.params().sanction_for_good and explorer.image.value != image
+    # Losing the premium for every remaining round, not just one, makes effort pay early on.
+    assert percents(explorer.summary.value)[0] > once + 20
+    staying = explorer.result.staying_path[-1]
+    assert f"{staying:,.1f} of 4 members are still in the brand" in explorer.summary.value
+    explorer.exclusion.value = v.NOT_EXCLUDED
+    assert explorer.params().sanction == f.FINE and explorer.params().fine == 0
 
 
 # --- solo play ---------------------------------------------------------------------------
@@ -132,6 +167,15 @@ def test_solo_game_ends_with_a_debrief(solo):
     assert len(images) == 10  # the running chart grows each round
     assert solo.over and solo.submit_button.disabled
     assert "You earned" in solo.debrief.value and "Fehr" in solo.debrief.value
+    # The learner gave 100% every round; the published path ends at 2.0 of 20 tokens = 10%.
+    assert "100% of your endowment in round 1 and 100% in round 10" in solo.debrief.value
+    assert "10% by period 10" in solo.debrief.value and "in this very game" in solo.debrief.value
+    figures = f.debrief_figures(solo.params, solo.results, 0)
+    above = sum(r.shares[0] > np.mean(r.shares[1:]) + 1e-9 for r in solo.results)
+    assert figures["rounds_above_others"] == above
+    assert f"more than the others' average in {above} rounds" in solo.debrief.value
+    # Full cooperation: 32 a round for 10 rounds = 320 each.
+    assert "each would have earned about 320" in solo.debrief.value
     # Giving everything while others give less: the learner earns less than the others.
     payoffs = np.array(solo.state.payoffs)
     assert payoffs[0] < payoffs[1:].mean()
@@ -139,6 +183,18 @@ def test_solo_game_ends_with_a_debrief(solo):
     assert "over" in solo.message.value
     solo.restart_button.click()
     assert solo.results == [] and not solo.over and solo.debrief.value == ""
+
+
+def test_solo_brand_exclusion_for_good_is_explained():
+    params = f.brand_game(4, 10, 2.0, 1.0, True, 0.0, 3, for_good=True)   # every shirker is caught
+    play = v.SoloPlay("brand", params, seed=2)
+    play.submit(0)
+    assert "caught short of the standard: no share of the premium for the rest of the game" in play.result.value
+    assert "out of the group for good" in play.status.value
+    play.submit(10)
+    # Out of the group: her 10 units of effort earn her nothing (10 - 10 + 0).
+    assert play.results[1].payoffs[0] == 0
+    assert "Your payoff this round: 0" in play.result.value
 
 
 @pytest.mark.parametrize("game, words", [("brand", "units of effort"), ("side-selling", "bags")])

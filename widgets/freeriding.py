@@ -9,7 +9,8 @@ The module reads top to bottom:
 2. Two special cases on the same code path: the linear public goods game
    (``public_goods``, with Fehr & Gächter's punishment stage as an option) and a
    collective brand whose premium depends on the members' average hidden quality effort
-   (``brand_game``, the Delicias Criollas case).
+   (``brand_game``, the Delicias Criollas case); detected shirkers are excluded for a
+   round or for good.
 3. Simulated members with the behavioural types found in experiments, calibrated to
    Fehr & Gächter's (2000) published mean contributions.
 4. Round by round (``play_round``) for solo play and live workshops.
@@ -21,7 +22,7 @@ illustrative.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -63,6 +64,10 @@ SANCTION_LABELS = {
     CREDIT: "no input credit next season",
     EXCLUSION: "no credit and no share of the surplus next season",
 }
+FOR_GOOD_LABELS = {
+    CREDIT: "no input credit for the rest of the game",
+    EXCLUSION: "no credit and no share of the surplus for the rest of the game",
+}
 MAX_MEMBERS = 60
 MAX_ROUNDS = 50
 
@@ -78,7 +83,8 @@ class GameParams:
     provided total deliveries reach ``threshold``. That surplus is shared: a share
     ``patronage_share`` by each member's own deliveries (a patronage bonus), the rest
     equally. A member must deliver ``required_share`` of her harvest; a side-seller is
-    caught with probability ``monitoring`` and sanctioned.
+    caught with probability ``monitoring`` and sanctioned: for the next season, or with
+    ``sanction_for_good`` for the rest of the game (a fine is paid once either way).
     """
 
     members: int = 8
@@ -95,6 +101,7 @@ class GameParams:
     required_share: float = 1.0      # share of the harvest a member must deliver under the by-laws
     monitoring: float = 0.0          # chance that a side-seller is caught
     sanction: str = CREDIT           # what a side-seller who is caught loses
+    sanction_for_good: bool = False  # loss of credit or exclusion lasts to the end, not just next season
     fine: float = 0.0                # per unit side-sold, when the sanction is a fine
     contract_minimum: float = 0.0    # share of the harvest a delivery contract requires
     contract_penalty: float = 0.0    # per unit short of the contract minimum (contracts are always enforced)
@@ -121,6 +128,7 @@ class GameParams:
         _number(self.required_share, "The share members must deliver", 0, 1)
         _number(self.monitoring, "The monitoring probability", 0, 1)
         _choice(self.sanction, "The sanction", SANCTIONS)
+        _flag(self.sanction_for_good, "Sanction for good")
         _number(self.fine, "The fine per unit side-sold", 0, 1e6)
         _number(self.contract_minimum, "The contract's minimum delivery share", 0, 1)
         _number(self.contract_penalty, "The contract penalty per unit short", 0, 1e6)
@@ -166,7 +174,8 @@ def public_goods(group_size: int = 4, endowment: float = 20, mpcr: float = 0.4, 
 
 
 def brand_game(group_size: int = 4, effort_budget: float = 10, premium: float = 2.0, detection: float = 0.0,
-               exclusion: bool = True, pooled_share: float = 0.0, rounds: int = 10, **treatments) -> GameParams:
+               exclusion: bool = True, pooled_share: float = 0.0, rounds: int = 10, *, for_good: bool = False,
+               **treatments) -> GameParams:
     """A collective brand (Delicias Criollas): hidden quality effort against a shared premium.
 
     Each member has ``effort_budget`` units of effort; each unit she puts into quality costs
@@ -174,17 +183,20 @@ def brand_game(group_size: int = 4, effort_budget: float = 10, premium: float = 
     is ``premium`` × the group's average effort, so her own unit returns only premium/n to
     her: with premium/n < 1 < premium, quality is a public good. A member below full
     effort is caught with probability ``detection``; with ``exclusion`` she gets no premium
-    next round, and loses her stake of pooled premium (``pooled_share`` of each payment is
-    kept back as capital and paid out at the end). Smaller groups, a higher exclusion
+    next round (with ``for_good``, never again), and loses her stake of pooled premium
+    (``pooled_share`` of each payment is kept back as capital and paid out at the end).
+    Without exclusion a caught shirker is only named: nothing happens to her. Smaller groups, a higher exclusion
     risk and pooled capital all raise the private return of quality (Bonroy et al. 2019).
     """
     group_size = _whole(group_size, "Group size", 2, MAX_MEMBERS)
     premium = _number(premium, "The brand premium per unit of average effort", 0, 1e3)
     exclusion = _flag(exclusion, "Exclusion")
+    for_good = _flag(for_good, "Exclusion for good")
     return GameParams(members=group_size, harvest=effort_budget, rounds=rounds, trader_price=1.0, coop_price=0.0,
                       value_added=premium, patronage_share=0.0, loan=0.0, input_return=0.0, capital=0.0,
                       threshold=0.0, required_share=1.0, monitoring=detection,
-                      sanction=EXCLUSION if exclusion else FINE, fine=0.0, pooled_share=pooled_share, **treatments)
+                      sanction=EXCLUSION if exclusion else FINE, fine=0.0, sanction_for_good=for_good and exclusion,
+                      pooled_share=pooled_share, **treatments)
 
 
 # ---------------------------------------------------------------------------------------
@@ -203,22 +215,28 @@ def credit_given(params: GameParams, capital, excluded_credit):
 
 
 def settle(params: GameParams, round_index: int, capital, harvests, credit, deliveries, points,
-           caught_draws, excluded_surplus, stakes) -> dict[str, np.ndarray]:
+           caught_draws, excluded_surplus, stakes, excluded_credit=None) -> dict[str, np.ndarray]:
     """The season's payoff rule, for one game or many (members on the last axis).
 
     ``points[..., i, j]`` are punishment points member i gives member j;
     ``caught_draws`` are uniform draws, a side-seller is caught when hers is below the
-    monitoring probability. Returns every payment, and the next season's capital,
-    stakes and exclusions. Accounting identity: the members' payoffs plus the change in
-    capital and in stakes equal trader sales + cooperative payments + surplus − credit −
-    punishment costs.
+    monitoring probability. ``excluded_*`` are this season's exclusions. When a sanction
+    lasts for good, a member already out of credit is not checked again, and one out of
+    the surplus has left the group: the equal shares are split among the others.
+    Returns every payment, and the next season's capital, stakes and exclusions.
+    Accounting identity: the members' payoffs plus the change in capital and in stakes
+    equal trader sales + cooperative payments + surplus − credit − punishment costs.
     """
     n = params.members
     total = deliveries.sum(axis=-1)
     processed = total >= params.threshold - 1e-9
     surplus = params.value_added * total * processed
     bonus = params.patronage_share * params.value_added * deliveries * processed[..., None]
-    equal = np.broadcast_to(((1 - params.patronage_share) * surplus / n)[..., None], deliveries.shape)
+    gone = left_group(params, excluded_surplus)
+    staying = n - gone.sum(axis=-1)
+    equal_pool = (1 - params.patronage_share) * surplus
+    equal = np.where(gone, 0.0, (equal_pool / np.maximum(staying, 1))[..., None])
+    unshared = equal_pool * (staying == 0)           # everyone has left: the cooperative keeps it
     earned = bonus + equal
     withheld = earned * excluded_surplus            # an excluded member's share stays with the cooperative
     paid = earned - withheld
@@ -228,7 +246,8 @@ def settle(params: GameParams, round_index: int, capital, harvests, credit, deli
     unrecovered = credit - repaid
     shortfall = np.maximum(0.0, params.required_share * harvests - deliveries)
     side_selling = shortfall > 1e-9
-    caught = side_selling & (caught_draws < params.monitoring)
+    out_for_good = _out_for_good(params, excluded_credit, side_selling.shape)
+    caught = side_selling & (caught_draws < params.monitoring) & ~out_for_good
     fines = params.fine * shortfall * caught if params.sanction == FINE else np.zeros_like(shortfall)
     penalties = params.contract_penalty * np.maximum(0.0, params.contract_minimum * harvests - deliveries)
     given = params.punishment_cost * points.sum(axis=-1)
@@ -242,16 +261,29 @@ def settle(params: GameParams, round_index: int, capital, harvests, credit, deli
     new_stakes = new_stakes - payout
     payoffs = trader + owed - repaid - fines - penalties - given - received + payout
     new_capital = (capital - credit.sum(axis=-1) + repaid.sum(axis=-1) + fines.sum(axis=-1)
-                   + penalties.sum(axis=-1) + withheld.sum(axis=-1) + forfeited.sum(axis=-1))
+                   + penalties.sum(axis=-1) + withheld.sum(axis=-1) + forfeited.sum(axis=-1) + unshared)
     return {
         "processed": processed, "surplus": surplus, "bonus": bonus * ~excluded_surplus,
         "equal_share": equal * ~excluded_surplus, "trader_sales": trader, "owed": owed, "repaid": repaid,
         "unrecovered": unrecovered, "side_selling": side_selling, "caught": caught, "fines": fines,
         "penalties": penalties, "punishment_given": given, "punishment_received": received,
         "stake_payout": payout, "payoffs": payoffs, "capital": new_capital, "stakes": new_stakes,
-        "excluded_credit": caught & (params.sanction in (CREDIT, EXCLUSION)),
-        "excluded_surplus": caught & (params.sanction == EXCLUSION),
+        "excluded_credit": caught & (params.sanction in (CREDIT, EXCLUSION)) | out_for_good,
+        "excluded_surplus": caught & (params.sanction == EXCLUSION) | out_for_good & excluded_surplus,
     }
+
+
+def _out_for_good(params: GameParams, excluded_credit, shape) -> np.ndarray:
+    """Members a lasting sanction has already put out (every sanction but the fine withholds credit)."""
+    if not params.sanction_for_good or excluded_credit is None:
+        return np.zeros(shape, dtype=bool)
+    return np.broadcast_to(np.asarray(excluded_credit, dtype=bool), shape)
+
+
+def left_group(params: GameParams, excluded_surplus) -> np.ndarray:
+    """Members excluded from the surplus for good: they have left the group in all but their seat."""
+    excluded_surplus = np.asarray(excluded_surplus, dtype=bool)
+    return excluded_surplus if params.sanction_for_good else np.zeros_like(excluded_surplus)
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,7 +300,11 @@ def settle(params: GameParams, round_index: int, capital, harvests, credit, deli
 # - a hump-shaped member matches low beliefs and gives less as beliefs pass one half;
 # - a noisy member picks a share at random each round;
 # - with punishment, cooperators punish those who gave less than they did, in proportion
-#   to the gap; a punished member raises her share for the rest of the game.
+#   to the gap; a punished member raises her share for the rest of the game;
+# - without punishment, cooperators hold back in the known last round (the end-game
+#   effect of repeated public goods games, Andreoni 1988; Ledyard 1995); with a
+#   punishment stage the threat lasts to the end and Fehr & Gächter's last period is
+#   their highest, so there is no cut then.
 # Communication (documented, not calibrated): conditional cooperators start higher and
 # match more closely, and some free riders keep the group's promise and act as conditional
 # cooperators, in line with the large effect of talk in public goods and common-pool
@@ -299,6 +335,21 @@ def published_path(punishment: bool) -> tuple[float, ...]:
     return FEHR_GACHTER_2000["with_punishment" if _flag(punishment, "Punishment") else "without_punishment"]
 
 
+def published_shares(punishment: bool, rounds: int = 10) -> tuple[float, ...]:
+    """The same path as shares of the endowment, cut to ``rounds`` or held at its last value beyond ten."""
+    rounds = _whole(rounds, "The number of rounds", 1, MAX_ROUNDS)
+    path = [c / FEHR_GACHTER_2000["endowment"] for c in published_path(punishment)]
+    return tuple((path + [path[-1]] * rounds)[:rounds])
+
+
+def is_fehr_gachter(params: GameParams) -> bool:
+    """Whether ``params`` is the game Fehr & Gächter ran (a public goods game, 4 × 20 tokens, MPCR 0.4)."""
+    setting = FEHR_GACHTER_2000
+    return (params.members == setting["group_size"] and params.harvest == setting["endowment"]
+            and params.trader_price == 1 and params.coop_price == 0 and params.loan == 0
+            and abs(params.value_added - setting["mpcr"] * params.members) < 1e-9)
+
+
 @dataclass(frozen=True)
 class BotCalibration:
     """How the simulated members behave. Shares of harvest (0 to 1) throughout."""
@@ -315,6 +366,7 @@ class BotCalibration:
     talk_initial: float = 0.25         # communication: first-round share rises by this much
     talk_slope: float = 0.97           # communication: conditional cooperators' slope
     talk_converts: float = 0.5         # communication: share of free riders who keep the promise
+    end_game_cut: float = 0.4          # cooperators' cut in the known last round when nobody can punish
 
     def __post_init__(self):
         shares = self.type_shares
@@ -325,7 +377,7 @@ class BotCalibration:
             raise ValueError(f"Type shares must add up to 1; they add up to {sum(shares):g}.")
         _set(self, "type_shares", shares)
         for name in ("initial", "initial_punishment", "initial_spread", "slope", "belief_memory", "noise",
-                     "talk_initial", "talk_slope", "talk_converts"):
+                     "talk_initial", "talk_slope", "talk_converts", "end_game_cut"):
             _number(getattr(self, name), f"Calibration '{name}'", 0, 1)
         _number(self.punish_per_unit, "Calibration 'punish_per_unit'", 0, 10)
         _number(self.deterrence_per_point, "Calibration 'deterrence_per_point'", 0, 1)
@@ -347,13 +399,15 @@ def _type_codes(uniforms, bots: BotCalibration):
 
 
 def selfish_share(params: GameParams, round_index: int, harvests, credit, others_expected, excluded_surplus,
-                  stakes, capital):
+                  stakes, capital, excluded_credit=None):
     """The delivery share that pays a member best, given what she expects the others to deliver.
 
     Her expected payoff is piecewise linear in her delivery, so the best is at an end or a
     kink: where the loan is covered, where processing starts, the contract minimum, or the
     by-law share. Expected sanctions count; so does the next season's credit (and surplus
-    share and stake) that a caught side-seller loses. Works on arrays, members last.
+    share and stake) that a caught side-seller loses, or every remaining season's when the
+    sanction lasts for good (a member already out for good has nothing left to lose).
+    Works on arrays, members last.
     """
     h = np.asarray(harvests, dtype=float)[..., None]
     k = np.asarray(credit, dtype=float)[..., None]
@@ -373,7 +427,9 @@ def selfish_share(params: GameParams, round_index: int, harvests, credit, others
     v = params.value_added
     if params.threshold > 0:
         v = v * ((others + c) >= params.threshold - 1e-9)
-    earned = params.patronage_share * v * c + (1 - params.patronage_share) * v * (others + c) / params.members
+    staying = params.members - left_group(params, excluded_surplus).sum(axis=-1)
+    staying = np.maximum(np.asarray(staying, dtype=float), 1)[..., None, None]
+    earned = params.patronage_share * v * c + (1 - params.patronage_share) * v * (others + c) / staying
     if params.monitoring > 0 and params.sanction == EXCLUSION or np.any(excluded_surplus):
         earned = np.where(np.asarray(excluded_surplus, dtype=bool)[..., None], 0.0, earned)
     owed = params.coop_price * c + earned
@@ -390,9 +446,13 @@ def selfish_share(params: GameParams, round_index: int, harvests, credit, others
             next_credit = np.minimum(params.loan, np.asarray(capital, dtype=float)[..., None, None] / params.members)
             at_stake = params.input_return * params.trader_price * next_credit
             if params.sanction == EXCLUSION:
-                stake = np.asarray(stakes, dtype=float)[..., None]
-                at_stake = at_stake + earned + stake + params.pooled_share * earned
-            payoff -= params.monitoring * (shortfall > 1e-9) * at_stake
+                at_stake = at_stake + earned                      # next season's share of the surplus
+            if params.sanction_for_good:
+                at_stake = at_stake * (params.rounds - round_index - 1)
+            if params.sanction == EXCLUSION:                      # her pooled stake, this season's part too
+                at_stake = at_stake + np.asarray(stakes, dtype=float)[..., None] + params.pooled_share * earned
+            out = _out_for_good(params, excluded_credit, np.shape(harvests))[..., None]
+            payoff -= params.monitoring * (shortfall > 1e-9) * at_stake * ~out
     best = np.argmax(payoff - 1e-12 * c, axis=-1)  # on a tie, the smaller delivery
     chosen = np.take_along_axis(c, best[..., None], axis=-1)[..., 0]
     return chosen / np.asarray(harvests, dtype=float)
@@ -411,12 +471,33 @@ def bot_shares(params: GameParams, round_index: int, codes, beliefs, deterrence,
     else:
         cooperative = slope * beliefs + bots.noise * noise
         hump = np.minimum(beliefs, 1 - beliefs) + bots.noise * noise
+    if round_index == params.rounds - 1 and round_index > 0 and not params.punishment:
+        # The end-game effect: in the known last round cooperators expect the others to quit and hold back.
+        cooperative, hump = (1 - bots.end_game_cut) * cooperative, (1 - bots.end_game_cut) * hump
     free_rider = selfish
     if talk:  # some free riders keep the group's promise
         free_rider = np.where(uniform < bots.talk_converts, cooperative, selfish)
     share = np.select([codes == TYPE_CODE[CONDITIONAL], codes == TYPE_CODE[FREE_RIDER], codes == TYPE_CODE[HUMP]],
                       [cooperative, free_rider, hump], default=uniform)
     return np.clip(np.maximum(share + deterrence, selfish), 0.0, 1.0)
+
+
+def simulated_shares(params: GameParams, round_index: int, codes, beliefs, deterrence, harvests, credit, capital,
+                     excluded_credit, excluded_surplus, stakes, noise, uniform, bots: BotCalibration = BOTS):
+    """Every simulated member's delivery share this round, from the public history (arrays, members last).
+
+    A member excluded from the surplus for good has left the group in all but name: she
+    delivers only what pays her on her own, and the others leave her out of what they expect.
+    """
+    harvests = np.asarray(harvests, dtype=float)
+    staying = harvests * ~left_group(params, excluded_surplus)
+    others_harvest = staying.sum(axis=-1, keepdims=True) - staying
+    selfish = selfish_share(params, round_index, harvests, credit, beliefs * others_harvest, excluded_surplus,
+                            stakes, capital, excluded_credit)
+    shares = bot_shares(params, round_index, codes, beliefs, deterrence, selfish, noise, uniform, bots)
+    if params.sanction_for_good:
+        shares = np.where(excluded_surplus, selfish, shares)
+    return shares
 
 
 def bot_points(params: GameParams, codes, shares, bots: BotCalibration = BOTS):
@@ -434,9 +515,16 @@ def bot_points(params: GameParams, codes, shares, bots: BotCalibration = BOTS):
     return np.where(eye, 0.0, points)
 
 
-def _others_mean(values):
-    n = values.shape[-1]
-    return (values.sum(axis=-1, keepdims=True) - values) / (n - 1)
+def _others_mean(values, gone=None):
+    """Each member's view of the others' mean, leaving out those who have left the group."""
+    if gone is None or not np.any(gone):
+        n = values.shape[-1]
+        return (values.sum(axis=-1, keepdims=True) - values) / (n - 1)
+    staying = ~np.asarray(gone, dtype=bool)
+    counted = values * staying
+    others = staying.sum(axis=-1, keepdims=True) - staying
+    mean = (counted.sum(axis=-1, keepdims=True) - counted) / np.maximum(others, 1)
+    return np.where(others > 0, mean, values)  # nobody else left: she keeps her own view
 
 
 # ---------------------------------------------------------------------------------------
@@ -664,13 +752,15 @@ def round_draws(state: GameState) -> dict[str, np.ndarray]:
     return {"noise": rng.standard_normal(n), "uniform": rng.random(n), "caught": rng.random(n)}
 
 
-def _bot_inputs(params, state, credit, harvests, capital):
-    codes = np.array([TYPE_CODE.get(t, TYPE_CODE[CONDITIONAL]) for t in state.types])
-    beliefs = np.array(state.beliefs)
-    others_harvest = harvests.sum() - harvests
-    selfish = selfish_share(params, state.round, harvests, credit, beliefs * others_harvest,
-                            np.array(state.excluded_surplus), np.array(state.stakes), capital)
-    return codes, beliefs, selfish
+def _codes(state: GameState) -> np.ndarray:
+    return np.array([TYPE_CODE.get(t, TYPE_CODE[CONDITIONAL]) for t in state.types])
+
+
+def _state_shares(params, state, credit, harvests, capital, draws, bots) -> np.ndarray:
+    return simulated_shares(params, state.round, _codes(state), np.array(state.beliefs), np.array(state.deterrence),
+                            harvests, credit, capital, np.array(state.excluded_credit),
+                            np.array(state.excluded_surplus), np.array(state.stakes), draws["noise"],
+                            draws["uniform"], bots)
 
 
 def bot_decisions(params: GameParams, state: GameState, rng: np.random.Generator | None = None, *,
@@ -689,9 +779,7 @@ def bot_decisions(params: GameParams, state: GameState, rng: np.random.Generator
         raise ValueError("Simulated members need a numpy Generator (np.random.default_rng(seed)).")
     wanted = range(params.members) if seats is None else sorted({check_seat(params, s) for s in seats})
     capital, credit, harvests = _round_arrays(params, state)
-    codes, beliefs, selfish = _bot_inputs(params, state, credit, harvests, capital)
-    shares = bot_shares(params, state.round, codes, beliefs, np.array(state.deterrence), selfish,
-                        draws["noise"], draws["uniform"], bots)
+    shares = _state_shares(params, state, credit, harvests, capital, draws, bots)
     return {seat: float(shares[seat] * harvests[seat]) for seat in wanted}
 
 
@@ -725,9 +813,8 @@ def play_round(params: GameParams, state: GameState, decisions: Mapping[int | st
             given_points[seat] = {}
     draws = round_draws(state) if draws is None else {k: np.asarray(v, dtype=float) for k, v in draws.items()}
 
-    codes, beliefs, selfish = _bot_inputs(params, state, credit, harvests, capital)
-    shares = bot_shares(params, state.round, codes, beliefs, np.array(state.deterrence), selfish,
-                        draws["noise"], draws["uniform"], bots)
+    shares = _state_shares(params, state, credit, harvests, capital, draws, bots)
+    codes = _codes(state)
     for seat, amount in given.items():
         shares[seat] = amount / harvests[seat]
     deliveries = shares * harvests
@@ -740,7 +827,7 @@ def play_round(params: GameParams, state: GameState, decisions: Mapping[int | st
                 points[seat, target] = amount
     excluded_surplus = np.array(state.excluded_surplus)
     out = settle(params, state.round, capital, harvests, credit, deliveries, points, draws["caught"],
-                 excluded_surplus, np.array(state.stakes))
+                 excluded_surplus, np.array(state.stakes), np.array(state.excluded_credit))
     result = RoundResult(
         round=state.round, harvests=_tuple(harvests), credit=_tuple(credit), deliveries=_tuple(deliveries),
         shares=_tuple(shares), processed=bool(out["processed"]), surplus=float(out["surplus"]),
@@ -760,8 +847,8 @@ def _tuple(values, kind=float) -> tuple:
     return tuple(kind(v) for v in np.asarray(values).tolist())
 
 
-def _next_beliefs(bots: BotCalibration, beliefs, shares):
-    return bots.belief_memory * beliefs + (1 - bots.belief_memory) * _others_mean(shares)
+def _next_beliefs(bots: BotCalibration, beliefs, shares, gone=None):
+    return bots.belief_memory * beliefs + (1 - bots.belief_memory) * _others_mean(shares, gone)
 
 
 def _next_deterrence(params: GameParams, bots: BotCalibration, deterrence, points):
@@ -772,7 +859,8 @@ def _next_state(params, state, shares, points, out, bots) -> GameState:
     return GameState(
         round=state.round + 1, seed=state.seed, types=state.types, capital=float(out["capital"]),
         excluded_credit=_tuple(out["excluded_credit"], bool), excluded_surplus=_tuple(out["excluded_surplus"], bool),
-        stakes=_tuple(out["stakes"]), beliefs=_tuple(_next_beliefs(bots, np.array(state.beliefs), shares)),
+        stakes=_tuple(out["stakes"]), beliefs=_tuple(_next_beliefs(bots, np.array(state.beliefs), shares,
+                                                                    left_group(params, state.excluded_surplus))),
         deterrence=_tuple(_next_deterrence(params, bots, np.array(state.deterrence), points)),
         payoffs=tuple(p + q for p, q in zip(state.payoffs, out["payoffs"].tolist())),
         mean_shares=state.mean_shares + (float(shares.mean()),),
@@ -800,6 +888,52 @@ def everyone_gives_all(params: GameParams) -> GameState:
         _, state = play_round(params, state, dict(enumerate(harvests)))
     return state
 
+
+def own_return(params: GameParams) -> float:
+    """What one more unit delivered brings its member through the surplus, before any sanction.
+
+    Below the trader's price, delivering for the surplus alone does not pay her: the
+    free-rider problem. In the public goods game this is the MPCR; in the brand game,
+    premium / group size.
+    """
+    return params.coop_price + params.value_added * (params.patronage_share + (1 - params.patronage_share)
+                                                     / params.members)
+
+
+def full_cooperation_income(params: GameParams) -> float:
+    """A member's mean income per round when everyone delivers everything (see ``everyone_gives_all``)."""
+    return float(np.mean(everyone_gives_all(params).payoffs)) / params.rounds
+
+def debrief_figures(params: GameParams, results: Sequence[RoundResult], seat: int = 0) -> dict[str, Any]:
+    """The numbers a debrief compares: one member's path against her group's and the published one.
+
+    Shares are of the harvest (the endowment). The published path is Fehr & Gächter's for
+    the same treatment (punishment or not); ``published_same_game`` says whether the game
+    is theirs or only alike.
+    """
+    if not isinstance(params, GameParams):
+        raise ValueError("The parameters must be GameParams.")
+    if not isinstance(results, (list, tuple)) or not results or not all(isinstance(r, RoundResult) for r in results):
+        raise ValueError("A debrief needs the results of at least one round.")
+    seat = check_seat(params, seat)
+    shares = np.array([r.shares for r in results])
+    own, group = shares[:, seat], shares.mean(axis=1)
+    others = np.delete(shares, seat, axis=1).mean(axis=1)
+    totals = np.array([r.payoffs for r in results]).sum(axis=0)
+    published = published_shares(params.punishment, len(results))
+    return {
+        "rounds": len(results),
+        "own_total": float(totals[seat]), "others_total": float(np.delete(totals, seat).mean()),
+        "own_shares": tuple(own.tolist()), "group_shares": tuple(group.tolist()),
+        "own_mean_share": float(own.mean()), "group_mean_share": float(group.mean()),
+        "rounds_above_others": int((own > others + 1e-9).sum()),
+        "rounds_below_others": int((own < others - 1e-9).sum()),
+        "full_cooperation_total": float(np.mean(everyone_gives_all(replace(params, rounds=len(results))).payoffs)),
+        "published_shares": published, "published_same_game": is_fehr_gachter(params),
+        "capital_start": float(params.capital), "capital_end": float(results[-1].capital_after),
+    }
+
+
 # ---------------------------------------------------------------------------------------
 # 5. Many games at once
 # ---------------------------------------------------------------------------------------
@@ -815,6 +949,7 @@ class SimulationResult:
     processed: np.ndarray    # games × rounds
     caught: np.ndarray       # games × rounds × members
     types: np.ndarray        # games × members: codes into TYPES
+    in_group: np.ndarray     # games × rounds × members: False once a member has been excluded for good
 
     @property
     def mean_path(self) -> np.ndarray:
@@ -823,11 +958,33 @@ class SimulationResult:
 
     @property
     def mean_share_path(self) -> np.ndarray:
+        """Mean delivery share in each round, over every seat in every game."""
         return self.shares.mean(axis=(0, 2))
+
+    @property
+    def staying_share_path(self) -> np.ndarray:
+        """Mean delivery share in each round among the members still in the group."""
+        counted = self.in_group.sum(axis=(0, 2))
+        return np.where(counted > 0, (self.shares * self.in_group).sum(axis=(0, 2)) / np.maximum(counted, 1), 0.0)
+
+    @property
+    def staying_path(self) -> np.ndarray:
+        """Mean number of members still in the group in each round."""
+        return self.in_group.sum(axis=2).mean(axis=0)
 
     @property
     def mean_capital_path(self) -> np.ndarray:
         return self.capital.mean(axis=0)
+
+    @property
+    def mean_payoff_path(self) -> np.ndarray:
+        """A member's mean income in each round, over all members and games."""
+        return self.payoffs.mean(axis=(0, 2))
+
+    @property
+    def mean_income(self) -> float:
+        """A member's mean income per round, over everything simulated."""
+        return float(self.payoffs.mean())
 
     def summary(self) -> dict[str, float]:
         return {
@@ -872,26 +1029,26 @@ def simulate(params: GameParams, n_games: int, seed: int | None = None, *,
     deterrence = np.zeros((n_games, n))
     deliveries, shares_out, payoffs, caught = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool)
     capital_out, processed = np.zeros(shape[:2]), np.zeros(shape[:2], bool)
+    in_group = np.ones(shape, bool)
     no_points = np.zeros((n_games, n, n))
     for t in range(params.rounds):
+        gone = left_group(params, excluded_surplus)
+        in_group[:, t] = ~gone
         credit = credit_given(params, capital, excluded_credit)
         harvests = params.harvest + params.input_return * credit
-        others_harvest = harvests.sum(axis=-1, keepdims=True) - harvests
-        selfish = selfish_share(params, t, harvests, credit, beliefs * others_harvest, excluded_surplus, stakes,
-                                capital)
-        shares = bot_shares(params, t, codes, beliefs, deterrence, selfish, draws["noise"][:, t],
-                            draws["uniform"][:, t], bots)
+        shares = simulated_shares(params, t, codes, beliefs, deterrence, harvests, credit, capital, excluded_credit,
+                                  excluded_surplus, stakes, draws["noise"][:, t], draws["uniform"][:, t], bots)
         delivered = shares * harvests
         points = bot_points(params, codes, shares, bots) if params.punishment else no_points
         out = settle(params, t, capital, harvests, credit, delivered, points, draws["caught"][:, t],
-                     excluded_surplus, stakes)
+                     excluded_surplus, stakes, excluded_credit)
         deliveries[:, t], shares_out[:, t], payoffs[:, t] = delivered, shares, out["payoffs"]
         caught[:, t], capital_out[:, t], processed[:, t] = out["caught"], out["capital"], out["processed"]
         capital, stakes = out["capital"], out["stakes"]
         excluded_credit, excluded_surplus = out["excluded_credit"], out["excluded_surplus"]
-        beliefs = _next_beliefs(bots, beliefs, shares)
+        beliefs = _next_beliefs(bots, beliefs, shares, gone)
         deterrence = _next_deterrence(params, bots, deterrence, points)
-    return SimulationResult(deliveries, shares_out, payoffs, capital_out, processed, caught, codes)
+    return SimulationResult(deliveries, shares_out, payoffs, capital_out, processed, caught, codes, in_group)
 
 
 def simulate_loop(params: GameParams, n_games: int, seed: int | None = None, *,
@@ -902,16 +1059,18 @@ def simulate_loop(params: GameParams, n_games: int, seed: int | None = None, *,
     shape = (n_games, params.rounds, params.members)
     deliveries, shares, payoffs, caught = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool)
     capital, processed = np.zeros(shape[:2]), np.zeros(shape[:2], bool)
+    in_group = np.ones(shape, bool)
     for game in range(n_games):
         types = [TYPES[c] for c in draws["types"][game]]
         state = initial_state(params, 0, types, bots)
         for t in range(params.rounds):
+            in_group[game, t] = ~left_group(params, state.excluded_surplus)
             round_draw = {key: draws[key][game, t] for key in ("noise", "uniform", "caught")}
             result, state = play_round(params, state, {}, draws=round_draw, bots=bots)
             deliveries[game, t], shares[game, t] = result.deliveries, result.shares
             payoffs[game, t], caught[game, t] = result.payoffs, result.caught
             capital[game, t], processed[game, t] = result.capital_after, result.processed
-    return SimulationResult(deliveries, shares, payoffs, capital, processed, caught, draws["types"])
+    return SimulationResult(deliveries, shares, payoffs, capital, processed, caught, draws["types"], in_group)
 
 
 def calibration_error(punishment: bool, n_games: int = 4000, seed: int = 2000,

@@ -84,8 +84,10 @@ def _number(value: float) -> str:
 # ---------------------------------------------------------------------------------------
 
 def path_chart(shares, capital=None, published=None, title: str = "", share_label: str = "Delivered to the cooperative",
-               capital_label: str = "Cooperative's capital (right axis)") -> bytes:
-    """Mean delivery share per season, with the capital on a second axis and a published path if given."""
+               capital_label: str = "Cooperative's capital (right axis)", income=None,
+               income_label: str = "A member's mean income (right axis)", money_label: str = "Money",
+               share_axis: str = "% of the harvest", round_axis: str = "Season (round)") -> bytes:
+    """Mean delivery share per season; the capital and a member's mean income on a second axis; a published path."""
     rounds = np.arange(1, len(shares) + 1)
     with figure(9.0, 4.6) as (fig, ax):
         ax.plot(rounds, 100 * np.asarray(shares), color=BLUE, marker="o", label=share_label)
@@ -94,14 +96,19 @@ def path_chart(shares, capital=None, published=None, title: str = "", share_labe
                     label="Published experiment (Fehr & Gächter 2000)")
         ax.set_ylim(0, 105)
         ax.set_xticks(rounds)
-        ax.set_xlabel("Season (round)")
-        ax.set_ylabel("% of the harvest")
+        ax.set_xlabel(round_axis)
+        ax.set_ylabel(share_axis)
         handles, labels = ax.get_legend_handles_labels()
-        if capital is not None:
+        money = [series for series in (capital, income) if series is not None]
+        if money:
             right = ax.twinx()
-            right.plot(rounds, capital, color=ORANGE, linewidth=2.5, label=capital_label)
-            right.set_ylim(0, max(1.0, float(np.max(capital)) * 1.15))
-            right.set_ylabel("Capital")
+            if capital is not None:
+                right.plot(rounds, capital, color=ORANGE, label=capital_label)
+            if income is not None:
+                right.plot(rounds, income, color=GREEN, linestyle="-.", label=income_label)
+            top = max(float(np.max(series)) for series in money)
+            right.set_ylim(min(0.0, *(float(np.min(series)) for series in money)), max(1.0, top * 1.15))
+            right.set_ylabel(money_label)
             right.spines["right"].set_visible(True)
             more_handles, more_labels = right.get_legend_handles_labels()
             handles, labels = handles + more_handles, labels + more_labels
@@ -132,10 +139,9 @@ def solo_chart(own, group, published=None, unit: str = "of your harvest") -> byt
     return png_bytes(fig)
 
 
-def _published_shares(params: model.GameParams, rounds: int) -> np.ndarray:
-    """Fehr & Gächter's path as shares of the endowment, cut or held flat to ``rounds``."""
-    path = np.array(model.published_path(params.punishment)) / model.FEHR_GACHTER_2000["endowment"]
-    return np.concatenate([path, np.full(max(0, rounds - len(path)), path[-1])])[:rounds]
+def _published_shares(params: model.GameParams) -> tuple[float, ...] | None:
+    """Fehr & Gächter's path as shares, when ``params`` is their game; otherwise nothing to compare."""
+    return model.published_shares(params.punishment, params.rounds) if model.is_fehr_gachter(params) else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,22 +219,27 @@ class Explorer(w.VBox):
             self.message.value = _error(exc)
             return
         self.message.value = ""
-        shares = self.result.mean_share_path
+        shares, income = self.result.mean_share_path, self.result.mean_payoff_path
         if self.game == PUBLIC_GOODS:
-            published = _published_shares(params, params.rounds) if params.members == 4 else None
+            published = _published_shares(params)
             self.image.value = path_chart(shares, published=published, share_label="Contributed to the group account",
+                                          income=income, income_label="A member's mean earnings (right axis)",
+                                          money_label="Tokens", share_axis="% of the endowment", round_axis="Round",
                                           title="Simulated groups: mean contribution each round")
         else:
-            self.image.value = path_chart(shares, self.result.mean_capital_path,
-                                          title="Simulated cooperatives: deliveries and capital")
+            self.image.value = path_chart(shares, self.result.mean_capital_path, income=income,
+                                          money_label="Money (trader's price = 1)",
+                                          title="Simulated cooperatives: deliveries, capital and income")
         self.summary.value = self._summary(params, shares)
 
     def _summary(self, params: model.GameParams, shares: np.ndarray) -> str:
         first, last = shares[0], shares[-1]
         trend = "fall" if last < first - 0.02 else ("rise" if last > first + 0.02 else "hold")
+        income, best = self.result.mean_income, model.full_cooperation_income(params)
         if self.game == PUBLIC_GOODS:
             return (f"Members put {_pct(first)} of their tokens into the group account in the first round and "
-                    f"{_pct(last)} in the last: contributions {trend}.")
+                    f"{_pct(last)} in the last: contributions {trend}. A member earns {_number(income)} tokens a "
+                    f"round on average, against {_number(best)} if everyone gave everything.")
         capital = self.result.mean_capital_path
         if capital[-1] < params.capital - 0.05:
             money = f"shrinks from {_number(params.capital)} to {_number(capital[-1])}"
@@ -237,7 +248,8 @@ class Explorer(w.VBox):
         else:
             money = f"stays at {_number(params.capital)}"
         return (f"Members deliver {_pct(first)} of their harvest in the first season and {_pct(last)} in the last "
-                f"(deliveries {trend}); the cooperative's capital {money}.")
+                f"(deliveries {trend}); a member earns {_number(income)} a season on average "
+                f"({_number(best)} if everyone delivered everything), and the cooperative's capital {money}.")
 
 
 def explorer(game: str = SIDE_SELLING, **options) -> Explorer:
@@ -249,64 +261,105 @@ def explorer(game: str = SIDE_SELLING, **options) -> Explorer:
 # The brand explorer
 # ---------------------------------------------------------------------------------------
 
+NOT_EXCLUDED, NEXT_ROUND, FOR_GOOD = "not excluded", "next round", "for good"
+EXCLUSION_CHOICES = [
+    ("Nothing: she is only named", NOT_EXCLUDED),
+    ("She loses next round's premium and her pooled stake", NEXT_ROUND),
+    ("She is out of the brand for good (and loses her stake)", FOR_GOOD),
+]
+
+
 class BrandExplorer(w.VBox):
     """Quality effort under a collective brand: who shirks, and what deters it."""
 
     def __init__(self, group_size: int = 8, detection: float = 0.3, exclusion: bool = True, premium: float = 2.0,
-                 pooled_share: float = 0.0, *, rounds: int = 10, n_games: int = EXPLORER_GAMES, seed: int = 0):
-        model.brand_game(group_size, 10, premium, detection, exclusion, pooled_share, rounds)  # checks the inputs
+                 pooled_share: float = 0.0, *, for_good: bool = True, rounds: int = 10,
+                 n_games: int = EXPLORER_GAMES, seed: int = 0):
+        model.brand_game(group_size, 10, premium, detection, exclusion, pooled_share, rounds,
+                         for_good=for_good)  # checks the inputs
         self.rounds, self.seed = rounds, seed
         self.n_games = model._whole(n_games, "The number of simulated games", 10, 100_000)
         self.group_size = _slider("Group size (members)", group_size, 2, 30, 1, whole=True)
         self.detection = _slider("Chance a shirker is detected", detection, 0, 1, 0.05)
         self.premium = _slider("Brand premium per unit of average effort", premium, 0.5, 10, 0.1)
         self.pooled = _slider("Share of the premium pooled as capital", pooled_share, 0, 1, 0.05)
-        self.exclusion = _toggle("Detected shirkers lose next round's premium (and their pooled stake)", exclusion)
+        self.exclusion = w.Dropdown(options=EXCLUSION_CHOICES,
+                                    value=(FOR_GOOD if for_good else NEXT_ROUND) if exclusion else NOT_EXCLUDED,
+                                    description="A detected shirker", style={"description_width": "22rem"},
+                                    layout=w.Layout(width="100%", max_width="52rem"))
+        self.exclusion.add_class("explorer-slider")
         self.sliders = [self.group_size, self.detection, self.premium, self.pooled]
         self.image = _image()
         self.summary = _message("explorer-summary")
         self.message = _message("solo-message")
+        self.result: model.SimulationResult | None = None
         for control in self.sliders + [self.exclusion]:
             control.observe(self._update, names="value")
         super().__init__([_style(), *self.sliders, self.exclusion, self.message, self.image, self.summary])
         self._update()
 
     def params(self) -> model.GameParams:
+        """The parameters the controls describe."""
         return model.brand_game(self.group_size.value, 10, self.premium.value, self.detection.value,
-                                self.exclusion.value, self.pooled.value, self.rounds)
+                                self.exclusion.value != NOT_EXCLUDED, self.pooled.value, self.rounds,
+                                for_good=self.exclusion.value == FOR_GOOD)
 
     def _update(self, _change=None) -> None:
         try:
             params = self.params()
-            result = model.simulate(params, self.n_games, self.seed)
+            self.result = model.simulate(params, self.n_games, self.seed)
             unwatched = model.simulate(replace(params, monitoring=0.0), self.n_games, self.seed)
         except ValueError as exc:
             self.message.value = _error(exc)
             return
         self.message.value = ""
-        shares, baseline = result.mean_share_path, unwatched.mean_share_path
-        rounds = np.arange(1, len(shares) + 1)
-        with figure(9.0, 4.4) as (fig, ax):
-            ax.plot(rounds, 100 * shares, color=GREEN, marker="o", label="With these rules")
-            ax.plot(rounds, 100 * baseline, color=GREY, linestyle="--", marker="s", label="Nobody checks quality")
-            ax.set_ylim(0, 105)
-            ax.set_xticks(rounds)
-            ax.set_xlabel("Round")
-            ax.set_ylabel("Quality effort, % of full")
-            ax.set_title("Simulated members' quality effort")
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, fontsize=11)
-        self.image.value = png_bytes(fig)
-        own_return = params.value_added / params.members
-        self.summary.value = (
-            f"Mean quality effort is {_pct(shares.mean())} of full with these rules, against {_pct(baseline.mean())} "
-            f"if nobody checks; each unit of a member's effort returns her {own_return:.2f} of premium for a cost "
-            f"of 1, so {'shirking pays her unless she is caught' if own_return < 1 else 'effort pays on its own'}.")
+        shares, baseline = self.result.staying_share_path, unwatched.mean_share_path
+        staying = self.result.staying_path if params.sanction_for_good else None
+        self.image.value = brand_chart(shares, baseline, staying)
+        own_return = model.own_return(params)
+        lines = [f"Mean quality effort is {_pct(shares.mean())} of full with these rules, against "
+                 f"{_pct(baseline.mean())} if nobody checks"]
+        if staying is not None:
+            lines.append(f"{_number(staying[-1])} of {params.members} members are still in the brand in the last round")
+        lines.append(f"each unit of a member's effort returns her {own_return:.2f} of premium for a cost of 1, so "
+                     f"{'shirking pays her unless she is caught' if own_return < 1 else 'effort pays on its own'}.")
+        self.summary.value = "; ".join(lines)
+
+
+def brand_chart(effort, baseline, staying=None) -> bytes:
+    """Quality effort per round with these rules and with nobody checking; members still in on a second axis."""
+    rounds = np.arange(1, len(effort) + 1)
+    with figure(9.0, 4.6) as (fig, ax):
+        ax.plot(rounds, 100 * np.asarray(effort), color=GREEN, marker="o", label="With these rules")
+        ax.plot(rounds, 100 * np.asarray(baseline), color=GREY, linestyle="--", marker="s",
+                label="Nobody checks quality")
+        ax.set_ylim(0, 105)
+        ax.set_xticks(rounds)
+        ax.set_xlabel("Round")
+        ax.set_ylabel("Quality effort, % of full")
+        ax.set_title("Simulated members' quality effort")
+        handles, labels = ax.get_legend_handles_labels()
+        if staying is not None:
+            right = ax.twinx()
+            right.plot(rounds, staying, color=PURPLE, linestyle="-.", label="Members still in the brand (right axis)")
+            right.set_ylim(0, max(1.0, float(np.max(staying))) * 1.15)
+            right.set_ylabel("Members")
+            right.spines["right"].set_visible(True)
+            more_handles, more_labels = right.get_legend_handles_labels()
+            handles, labels = handles + more_handles, labels + more_labels
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False,
+                  fontsize=11)
+    return png_bytes(fig)
 
 
 def brand_explorer(group_size: int = 8, detection: float = 0.3, exclusion: bool = True, premium: float = 2.0,
-                   **options) -> BrandExplorer:
-    """A what-if explorer for the collective brand (Delicias Criollas)."""
-    return BrandExplorer(group_size, detection, exclusion, premium, **options)
+                   for_good: bool = True, **options) -> BrandExplorer:
+    """A what-if explorer for the collective brand (Delicias Criollas).
+
+    It opens on exclusion for good, the rule that deters at these numbers; the menu shows
+    how little a one-round exclusion does.
+    """
+    return BrandExplorer(group_size, detection, exclusion, premium, for_good=for_good, **options)
 
 
 # ---------------------------------------------------------------------------------------
@@ -356,7 +409,9 @@ class SoloPlay(w.VBox):
         self.message = _message("solo-message")
         self.debrief = _message("solo-debrief")
         self.image = _image()
-        super().__init__([_style(), self.status, w.HBox([self.contribution, self.submit_button]), self.message,
+        entry = w.HBox([self.contribution, self.submit_button],
+                       layout=w.Layout(flex_flow="row wrap", align_items="center"))  # wraps on a phone
+        super().__init__([_style(), self.status, entry, self.message,
                           self.result, self.image, self.debrief, self.restart_button])
         self.restart()
 
@@ -407,18 +462,41 @@ class SoloPlay(w.VBox):
             parts.append(f"Loan repaid {_number(r.repaid[self.seat])}; surplus "
                          f"{'shared' if r.processed else 'lost: too little to process'}.")
         if r.caught[self.seat]:
-            parts.append("<b>You were caught short of the standard.</b>")
+            parts.append(f"<b>You were caught short of the standard: {self._consequence(r)}.</b>")
         if r.punishment_received[self.seat]:
             parts.append(f"Punishment points against you cost you {_number(r.punishment_received[self.seat])}.")
         parts.append(f"<b>Your payoff this round: {_number(r.payoffs[self.seat])}</b>; "
                      f"total so far {_number(self.state.payoffs[self.seat])}.")
         return " ".join(parts)
 
+    def _consequence(self, r: model.RoundResult) -> str:
+        sanction = self.params.sanction
+        if sanction == model.FINE:
+            return f"a fine of {_number(r.fines[self.seat])}" if r.fines[self.seat] else "you are named, nothing more"
+        if r.round + 1 >= self.params.rounds:  # nothing left to lose but a pooled stake
+            return ("this was the last round, so you lose only your pooled stake, if you had one"
+                    if sanction == model.EXCLUSION else "this was the last round, so it costs you nothing")
+        if self.game == BRAND:  # no credit in the brand game: only the premium and the pooled stake
+            when = "for the rest of the game" if self.params.sanction_for_good else "next round"
+            return f"no share of the premium {when}, and you lose your pooled stake"
+        labels = model.FOR_GOOD_LABELS if self.params.sanction_for_good else model.SANCTION_LABELS
+        return "you get " + labels[sanction]
+
+    def _exclusion_note(self) -> str:
+        """What the learner is shut out of this round, if anything."""
+        if self.state.excluded_surplus[self.seat]:
+            return (" <b>You are out of the group for good:</b> you get no share of what the group earns."
+                    if self.params.sanction_for_good else
+                    " <b>You were caught last round:</b> this round you get no share of what the group earns.")
+        if self.state.excluded_credit[self.seat]:
+            return " <b>You were caught side-selling:</b> the cooperative lends you nothing " + \
+                ("any more." if self.params.sanction_for_good else "this season.")
+        return ""
+
     def _show(self) -> None:
         own = [r.shares[self.seat] for r in self.results]
         group = [r.mean_share for r in self.results]
-        published = _published_shares(self.params, self.params.rounds) if self.game == PUBLIC_GOODS else None
-        self.image.value = solo_chart(own, group, published, self.words["unit"])
+        self.image.value = solo_chart(own, group, _published_shares(self.params), self.words["unit"])
         if self.over:
             self.status.value = "<b>The game is over.</b>"
             self.submit_button.disabled = self.contribution.disabled = True
@@ -433,31 +511,42 @@ class SoloPlay(w.VBox):
                      f"you. The trader pays {self.params.trader_price:g} a bag in cash now.")
         if self.params.punishment:
             extra += " After each round, the others may spend points to punish low contributors."
+        extra += self._exclusion_note()
         self.status.value = (f"<b>Round {self.state.round + 1} of {self.params.rounds}.</b> You have "
                              f"{_number(harvest)} {self.words['thing']}: how many do you "
                              f"{self.words['act']}?{extra}")
 
     def _debrief(self) -> str:
-        payoffs = np.array(self.state.payoffs)
-        you = payoffs[self.seat]
-        own = np.mean([r.shares[self.seat] for r in self.results])
-        group = [r.mean_share for r in self.results]
-        everyone = model.everyone_gives_all(self.params).payoffs
-        trend = ("fell" if group[-1] < group[0] - 0.02 else "rose" if group[-1] > group[0] + 0.02 else "held steady")
+        d = model.debrief_figures(self.params, self.results, self.seat)
+        own, group, published = d["own_shares"], d["group_shares"], d["published_shares"]
+        act, unit = self.words["act"], self.words["unit"]
+        treatment = "with punishment" if self.params.punishment else "without punishment"
+        source = (f"In Fehr & Gächter's experiment, in this very game {treatment}," if d["published_same_game"] else
+                  f"In Fehr & Gächter's laboratory public goods game {treatment},")
+        gap = group[-1] - published[-1]
+        ending = "close to" if abs(gap) <= 0.05 else ("above" if gap > 0 else "below")
         lines = [
-            f"You earned <b>{_number(you)}</b>; the others averaged {_number(np.delete(payoffs, self.seat).mean())}.",
-            f"On average you chose to {self.words['act']} {_pct(own)} {self.words['unit']}; the group's share "
-            f"{trend}, from {_pct(group[0])} to {_pct(group[-1])}.",
+            f"You earned <b>{_number(d['own_total'])}</b>; the others averaged {_number(d['others_total'])}.",
+            f"You chose to {act} {_pct(own[0])} {unit} in round 1 and {_pct(own[-1])} in round {d['rounds']} "
+            f"({_pct(d['own_mean_share'])} on average): more than the others' average in "
+            f"{d['rounds_above_others']} rounds and less in {d['rounds_below_others']}.",
+            f"Your group's share {_trend(group)}, from {_pct(group[0])} to {_pct(group[-1])}. {source} people gave "
+            f"{_pct(published[0])} of their tokens in the first period and {_pct(published[-1])} by period "
+            f"{d['rounds']}: your group ended {ending} that.",
             f"Had everyone given everything every round, each would have earned about "
-            f"{_number(np.mean(everyone))}: the gap is what free-riding cost the group.",
+            f"{_number(d['full_cooperation_total'])}: the gap is what free-riding cost the group.",
             "In experiments, about half the players are conditional cooperators who give if others give, but a "
             "little less; with a third who free ride, giving ebbs round after round (Fischbacher, Gächter & Fehr "
             "2001). When members can punish, contributions climb instead (Fehr & Gächter 2000).",
         ]
         if self.game == SIDE_SELLING:
-            lines.append(f"The cooperative's capital went from {_number(self.params.capital)} to "
-                         f"{_number(self.state.capital)}: unrepaid loans shrink next season's credit for everyone.")
+            lines.append(f"The cooperative's capital went from {_number(d['capital_start'])} to "
+                         f"{_number(d['capital_end'])}: unrepaid loans shrink next season's credit for everyone.")
         if self.game == BRAND:
             lines.append("Smaller groups, a real chance of being caught and excluded, and premiums pooled as capital "
                          "that a shirker forfeits all make quality effort pay (Bonroy et al. 2019).")
         return "<ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>"
+
+
+def _trend(path) -> str:
+    return "fell" if path[-1] < path[0] - 0.02 else "rose" if path[-1] > path[0] + 0.02 else "held steady"
