@@ -11,7 +11,7 @@ WIDGET_JS := book/_static/html-manager/embed.js
 MATHJAX := 3.2.2
 MATHJAX_JS := book/_static/mathjax/tex-chtml.js
 
-.PHONY: setup book serve test notebooks test-tools bench clean
+.PHONY: setup book serve test notebooks test-tools bench workshop clean
 
 ## setup: Python environment, the project package and the offline widget files
 setup: $(VENV)/.installed $(WIDGET_JS) $(MATHJAX_JS)
@@ -61,6 +61,10 @@ test: setup test-tools book
 ## bench: bounded performance measurements, printed as one table (and bench-results/results.json)
 bench: setup
 	$(BIN)/python -m bench.run
+
+## workshop: the live workshop server (add ARGS=--lan for phones on this laptop's Wi-Fi)
+workshop: setup
+	$(BIN)/python -m widgets.workshop.server $(ARGS)
 
 ## notebooks: run every book notebook again and store its outputs and widget state
 notebooks: setup

@@ -1,6 +1,7 @@
 """Shared fixtures: the built book, a local web server for it, and a headless browser."""
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import http.server
@@ -131,3 +132,43 @@ def voila_url():
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def _in_a_kernel_like_thread(test):
+    """Run `test` in a thread of its own with a fresh current event loop, as a kernel's cells
+    have. Playwright's sync API keeps its own loop running in the main thread for the whole
+    session, so a test that runs a loop there would be refused."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        outcome = {}
+
+        def body():
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                outcome["value"] = test(*args, **kwargs)
+            except BaseException as error:  # handed back to the main thread below
+                outcome["error"] = error
+            finally:
+                for task in asyncio.all_tasks(loop):
+                    task.cancel()
+                loop.run_until_complete(asyncio.sleep(0))
+                loop.close()
+
+        thread = threading.Thread(target=body, name=f"kernel-loop-{test.__name__}")
+        thread.start()
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    return run
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem):
+    if pyfuncitem.get_closest_marker("kernel_loop"):
+        pyfuncitem.obj = _in_a_kernel_like_thread(pyfuncitem.obj)
+    return (yield)
+
