@@ -336,6 +336,15 @@ class PageClient:
         found = self.find(css_class)
         return self.states[found[index]].get("value") if len(found) > index else None
 
+    def new_address(self) -> str | None:
+        """The script a page runs to change its own address (after joining), if any."""
+        for state in self.states.values():
+            for output in state.get("outputs", ()):
+                script = output.get("data", {}).get("application/javascript", "")
+                if "history.replaceState" in script:
+                    return script
+        return None
+
     def update(self, comm_id: str, state: dict) -> None:
         self.send("comm_msg", {"comm_id": comm_id, "data": {"method": "update", "state": state, "buffer_paths": []}})
         self.states[comm_id].update(state)
@@ -379,21 +388,21 @@ class PageClient:
 
 
 def join(base_url: str, code: str, name: str) -> tuple[str, PageClient, float]:
-    """Join as a participant: the join page, the name, the button, then the seat's page.
+    """Join as a participant: the join page, the name, the button; the seat then takes the
+    form's place on the same page, whose address becomes ``?token=...``.
 
-    Returns the token, the seat's page and the seconds from asking for the join page to
-    the seat's page being ready.
+    Returns the token, the page and the seconds from asking for the join page to the seat
+    being shown.
     """
     started = time.perf_counter()
     page = PageClient(base_url, f"code={code}")
     page.type_into("ws-join-name", name)
     page.click("ws-join-button")
-    link = page.wait_for("ws-enter-link", "token=")
-    token = re.search(r"token=([A-Za-z0-9_%-]+)", link).group(1)
-    page.close()
-    seat = PageClient(base_url, f"token={token}")
-    seat.wait_for("ws-status", "You are in")
-    return token, seat, time.perf_counter() - started
+    page.wait_for("ws-status", "You are in")
+    seconds = time.perf_counter() - started
+    page.pump(lambda: page.new_address() is not None)
+    token = re.search(r"\?token=([A-Za-z0-9_%-]+)", page.new_address()).group(1)
+    return token, page, seconds
 
 
 def create_session(page: PageClient, exercise_title: str, rounds: int, treatment: str | None = None) -> str:

@@ -2,8 +2,9 @@
 
 Debian's Chromium (the ``browser`` fixture) opens the real workshop server's pages, each
 in its own browser context, refusing every request that is not to 127.0.0.1. The phones
-join through the link the QR code carries, tap "Enter your seat", and send a decision;
-the projected chart changes as the decisions arrive, and the CSV export holds the rows.
+join through the link the QR code carries (the seat then appears on the same page, and a
+reload comes back to it) and send a decision; the projected chart changes as the
+decisions arrive, and the CSV export holds the rows.
 """
 from __future__ import annotations
 
@@ -82,10 +83,14 @@ def test_one_round_with_a_projector_and_three_phones(server, open_page):
         assert phone.locator(".ws-join-code input").input_value() == code
         field.fill(name)
         phone.locator("button.ws-join-button").click()
-        phone.locator("a.ws-enter").click(timeout=TIMEOUT)
-        phone.locator(".ws-status").get_by_text("You are in").wait_for(timeout=FIRST_LOAD)
-        assert "token=" in phone.url
+        phone.locator(".ws-status").get_by_text("You are in").wait_for(timeout=TIMEOUT)  # same page
+        phone.wait_for_url(re.compile(r"\?token=[\w-]+$"), timeout=TIMEOUT)
         phones[name] = phone
+
+    # A phone that reloads (or loses the Wi-Fi and comes back) is back in its seat.
+    phones["Cy"].reload()
+    phones["Cy"].locator(".ws-status").get_by_text("You are in").wait_for(timeout=FIRST_LOAD)
+    assert phones["Cy"].locator(".ws-join-name").count() == 0
 
     projector.locator(".ws-fac-lobby").get_by_text("3 joined").wait_for(timeout=TIMEOUT)
     projector.locator("button.ws-fac-form-groups").click()

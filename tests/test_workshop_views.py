@@ -82,7 +82,7 @@ def join(store, code: str, name: str) -> part.Seat:
     form.name.value = name
     form.join()
     assert form.token, form.message.value
-    return part.Seat(store, form.token)
+    return form.seat
 
 
 def csv_rows(app: fac.FacilitatorApp) -> list[dict]:
@@ -95,7 +95,7 @@ def csv_rows(app: fac.FacilitatorApp) -> list[dict]:
 # --- joining -------------------------------------------------------------------------------------
 
 
-def test_joining_refuses_a_wrong_code_and_an_empty_name_then_gives_the_seat_link(store, keys):
+def test_joining_refuses_a_wrong_code_and_an_empty_name_then_seats_the_participant_on_the_same_page(store, keys):
     app = new_session(store, keys)
     code = app.code.value
     form = part.JoinForm(store, "ZZZZZZ")
@@ -108,8 +108,11 @@ def test_joining_refuses_a_wrong_code_and_an_empty_name_then_gives_the_seat_link
     assert store.lobby(app.session_id)["participants"] == []  # nothing was stored
     form.name.value = "Ana"
     form.join()
-    assert form.message.value == "" and form.form.layout.display == "none"
-    assert f'href="?token={form.token}"' in form.link.value and "Enter your seat" in form.link.value
+    assert form.children[0] is form.seat and form.seat._token == form.token
+    assert "Ana" in form.seat.header.value and "You are in" in form.seat.status.value
+    assert controls_of(form) == []  # the form's fields are gone, not just hidden
+    script = form.address.outputs[0]["data"]["application/javascript"]
+    assert f'"?token={form.token}"' in script  # a reload of this page comes back to the seat
     assert store.rejoin(form.token)["display_name"] == "Ana"
 
 

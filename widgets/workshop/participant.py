@@ -6,8 +6,9 @@
   then, with its charts);
 - ``?token=T``: the participant's seat (``Seat``), rebuilt from the store, so a reload or a
   dropped connection brings the participant back to the same place;
-- ``?code=ABC123`` or nothing: the join form (``JoinForm``); after joining, a large
-  "Enter your seat" link to ``?token=T``;
+- ``?code=ABC123`` or nothing: the join form (``JoinForm``); after joining, the seat
+  takes its place on the same page (no second kernel) and the page's address becomes
+  ``?token=T``, so a reload comes back to the seat;
 - a wrong key, or a token or code the store does not know: a message, nothing else.
 
 One column, large controls, short sentences: these screens are read on small phones.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import os
 import secrets
 from datetime import datetime, timezone
@@ -51,8 +53,6 @@ CSS = """
 .ws-screen button { font-size: 1.3rem; min-height: 3.2rem; }
 .ws-message .widget-html-content { color: #B00020; font-weight: bold; }
 .ws-sent .widget-html-content { color: #006B3C; font-weight: bold; }
-.ws-enter-link a { display: inline-block; padding: 1rem 2rem; margin: 1rem 0; font-size: 1.6rem; font-weight: bold;
-  color: white; background: #0072B2; border-radius: 0.5rem; text-decoration: none; }
 </style>
 """
 BUTTON_LAYOUT = dict(width="100%", height="3.4rem", margin="0.3rem 0")
@@ -114,20 +114,23 @@ def number_from_text(text: Any) -> Any:
 
 
 class JoinForm(w.VBox):
-    """Join code (prefilled from the QR code's link) and a display name, then the seat link."""
+    """Join code (prefilled from the QR code's link) and a display name; once joined, the
+    participant's seat replaces the form on the same page."""
 
-    def __init__(self, store: Store, code: str = ""):
+    def __init__(self, store: Store, code: str = "", poll_seconds: float = POLL_SECONDS):
         self.store = store
+        self.poll_seconds = poll_seconds
         self.token: str | None = None
-        self.title = _html("ws-title", "Join the workshop")
+        self.seat: Seat | None = None
         self.code = _text("Code", "ws-join-code", value=code, placeholder="ABC123")
         self.name = _text("Your name", "ws-join-name", placeholder="as the others will see it")
         self.join_button = _button("Join", "ws-join-button")
         self.join_button.on_click(lambda _: self.join())
         self.message = _html("ws-message")
-        self.link = _html("ws-enter-link")
-        self.form = w.VBox([self.code, self.name, self.join_button], layout=w.Layout(width="100%"))
-        super().__init__([_screen([self.title, self.form, self.message, self.link])])
+        # Where the page is told its new address; a reload then comes back to the seat.
+        self.address = w.Output(layout=w.Layout(display="none"))
+        super().__init__([_screen([_html("ws-title", "Join the workshop"), self.code, self.name,
+                                   self.join_button, self.message]), self.address])
 
     def join(self) -> None:
         try:
@@ -136,11 +139,17 @@ class JoinForm(w.VBox):
             self.message.value = _escape(str(error))
             return
         self.token = token
-        self.message.value = ""
-        self.form.layout.display = "none"
-        self.title.value = f"Welcome, {_escape(' '.join(self.name.value.split()))}!"
-        self.link.value = (f'<p>Tap the button to take your seat. Keep that page: reloading it brings you back '
-                           f'to your seat.</p><a class="ws-enter" href="?token={quote(token)}">Enter your seat</a>')
+        self.seat = Seat(self.store, token, self.poll_seconds).start()
+        form, self.children = self.children[0], (self.seat, self.address)
+        for widget in form.children + (form,):  # the form is done with for good
+            widget.close()
+        script = f"history.replaceState(null, '', {json.dumps('?token=' + quote(token))});"
+        self.address.outputs = ({"output_type": "display_data", "metadata": {},
+                                 "data": {"application/javascript": script, "text/plain": ""}},)
+
+    def stop(self) -> None:
+        if self.seat is not None:
+            self.seat.stop()
 
 
 # --- the seat -----------------------------------------------------------------------------
@@ -385,7 +394,6 @@ def query_string(timeout: float = 24 * 3600) -> str:
     """
     if os.environ.get("VOILA_PREHEAT", "False") == "False":
         return os.environ.get("QUERY_STRING", "")
-    import json
     import threading
 
     import websockets
