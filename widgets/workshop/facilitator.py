@@ -15,7 +15,6 @@ refreshes itself from the store with an asyncio task on the kernel's loop.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import html
 import io
@@ -30,6 +29,7 @@ import segno
 
 from widgets.charts import COLOURS, figure, png_bytes
 from widgets.workshop import exercises
+from widgets.workshop.refreshing import SelfRefreshing
 from widgets.workshop.store import Store, WorkshopError
 
 DATA_VARIABLE = "WORKSHOP_DATA_DIR"
@@ -178,7 +178,7 @@ def debrief_chart(debrief: Mapping, earlier: list[list[tuple[float, float]]]) ->
 # --- the screen ---------------------------------------------------------------------------
 
 
-class FacilitatorApp(w.VBox):
+class FacilitatorApp(SelfRefreshing, w.VBox):
     """Create or continue a session, and run it from the projector."""
 
     def __init__(self, store: Store, keys: SessionKeys, public_url: str, poll_seconds: float = POLL_SECONDS):
@@ -188,7 +188,6 @@ class FacilitatorApp(w.VBox):
         self.poll_seconds = poll_seconds
         self.session_id: int | None = None
         self._key: str | None = None
-        self._task: asyncio.Task | None = None
         self._shown: dict[str, object] = {}
         self._results: dict[int, dict] = {}
         self._build_form()
@@ -476,25 +475,8 @@ class FacilitatorApp(w.VBox):
                 paths.append(game.debrief(other["params"], rounds)["room"])
         return paths
 
-    # --- refreshing by itself ---
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            try:
-                self.refresh()
-            except Exception as error:  # the store is briefly unreachable: say so, keep trying
-                self.message.value = _escape(f"Cannot read the store right now ({error}); trying again.")
-
-    def start(self) -> FacilitatorApp:
-        if self._task is None:
-            self._task = asyncio.get_event_loop().create_task(self._poll())
-        return self
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+    def store_unreachable(self, error: Exception) -> None:
+        self.message.value = _escape(f"Cannot read the store right now ({error}); trying again.")
 
 
 def facilitator_app(store: Store, environ: Mapping[str, str] | None = None) -> FacilitatorApp:

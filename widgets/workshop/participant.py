@@ -32,6 +32,7 @@ import ipywidgets as w
 import sqlalchemy as sa
 
 from widgets.workshop import exercises
+from widgets.workshop.refreshing import SelfRefreshing
 from widgets.workshop.store import BUSY, EXPIRED, FINISHED, UNKNOWN_CODE, Store, WorkshopError, sessions
 
 STORE_VARIABLE = "WORKSHOP_STORE_URL"
@@ -155,7 +156,7 @@ class JoinForm(w.VBox):
 # --- the seat -----------------------------------------------------------------------------
 
 
-class Seat(w.VBox):
+class Seat(SelfRefreshing, w.VBox):
     """One participant's seat: lobby, decision, own and group result, next round.
 
     Everything shown is rebuilt from the store on each refresh; the only thing this
@@ -166,7 +167,6 @@ class Seat(w.VBox):
         self.store = store
         self._token = token
         self.poll_seconds = poll_seconds
-        self._task: asyncio.Task | None = None
         self._shown: tuple | None = None
         self._results: dict[int, dict] = {}
         self._results_for: tuple = ()
@@ -349,26 +349,8 @@ class Seat(w.VBox):
         self.refresh()
         return True
 
-    # --- refreshing by itself ---
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            try:
-                self.refresh()
-            except Exception:  # the store is briefly unreachable (a restart): say so, keep trying
-                self.message.value = _escape(STORE_LOST)
-
-    def start(self) -> Seat:
-        """Refresh from the store every ``poll_seconds`` on the kernel's event loop."""
-        if self._task is None:
-            self._task = asyncio.get_event_loop().create_task(self._poll())
-        return self
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+    def store_unreachable(self, error: Exception) -> None:
+        self.message.value = _escape(STORE_LOST)
 
 
 def _shown_decision(value: Any, names: Mapping[int, str]) -> str:
