@@ -16,6 +16,7 @@ The same client drives the real-server tests.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -94,6 +95,15 @@ class WorkshopServer:
                 time.sleep(0.2)
         return self
 
+    def wait_until_warm(self, timeout: float) -> float:
+        """Wait until Voilà reports its pool of warm kernels full; returns the seconds waited."""
+        started = time.monotonic()
+        while f"is filled with {self.pool_size} kernel" not in self.log.read_text(errors="replace"):
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"The pool of {self.pool_size} warm kernels was not full after {timeout:.0f} s.")
+            time.sleep(0.2)
+        return time.monotonic() - started
+
     def descendants(self) -> list[int]:
         """Process ids of the server and everything under it (Voilà and its kernels)."""
         if self.process is None:
@@ -163,13 +173,25 @@ def alive(pid: int) -> bool:
 
 
 def kernel_pid(kernel_id: str) -> int | None:
-    """The process of a Jupyter kernel, found by its connection file's name."""
+    """The process of a Jupyter kernel: the one listening on the shell port that its
+    connection file names (a forked kernel's command line does not name the file)."""
+    files = glob.glob(f"{tempfile.gettempdir()}/voila_*/kernel-{kernel_id}.json")
+    if not files:
+        return None
+    with open(files[0]) as connection:
+        port = json.load(connection)["shell_port"]
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # listening
+                    inodes.add(f"socket:[{fields[9]}]")
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                    if f"kernel-{kernel_id}.json".encode() in cmdline.read():
-                        return int(entry)
+                if any(os.readlink(f"/proc/{entry}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{entry}/fd")):
+                    return int(entry)
             except OSError:
                 continue
     return None
@@ -433,17 +455,17 @@ def _row(measure: str, value: float, unit: str, baseline: float, baseline_name: 
 def workshop_load(quick: bool, pool_size: int | None = None) -> list[dict]:
     """Measure a live public goods session on the real server (see the module's docstring).
 
-    ``pool_size`` is the server's ``--pool-size`` (kernels kept warm): 4 with ``quick``, else 16.
+    ``pool_size`` is the server's ``--pool-size`` (kernels kept warm): the room and two more.
     """
     from widgets.workshop.store import Store
 
     participants, rounds = (3, 1) if quick else (40, 10)
     join_window = 5.0
     deadline = time.monotonic() + (180 if quick else 900)
-    pool_size = pool_size or (4 if quick else 16)
+    pool_size = pool_size or participants + 2  # sized for the room, as the README advises
     with tempfile.TemporaryDirectory(prefix="workshop-bench-") as folder, \
             WorkshopServer(Path(folder), pool_size=pool_size) as server:
-        time.sleep(0 if quick else 10)  # the warm kernels start, as before a room arrives
+        server.wait_until_warm(120)  # the warm kernels start, as before a room arrives
         facilitator = PageClient(server.url, f"key={server.key}")
         code = create_session(facilitator, "Contributing to the common project", rounds)
         session_id = int(next(iter(json.loads((server.data_dir / "session-keys.json").read_text()))))

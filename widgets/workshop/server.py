@@ -6,6 +6,10 @@
 It prints two addresses: the facilitator's (carrying the facilitator key: keep it to
 yourself) and the one participants open or scan. The store and the key live in
 ``workshop-data/``, so a restarted server finds every decision and the same key.
+
+Before Voilà it starts the fork server (``forkserver.py``): every page's kernel is forked
+from that one warm process, so a phone's page is ready in a fraction of a second and its
+kernel shares the loaded code instead of holding its own copy.
 """
 from __future__ import annotations
 
@@ -16,11 +20,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+
+from widgets.workshop.forkserver import FORK_SERVER_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APP = ROOT / "workshop" / "app.ipynb"
+KERNELS = ROOT / "workshop"  # kernels/workshop-python: the app's kernel spec (forked kernels)
 TEMPLATES = ROOT / "templates"
+FORK_SERVER_START_SECONDS = 60
+REFILL_DELAY_SECONDS = 15
 DATA_DIR = ROOT / "workshop-data"
 
 
@@ -66,6 +77,9 @@ def voila_command(ip: str, port: int, pool_size: int) -> list[str]:
         # Kernels started ahead of time, so a participant's page appears at once.
         "--preheat_kernel=True",
         f"--pool_size={pool_size}",
+        # Refill the pool only once the people arriving together are in: each new warm
+        # kernel costs the server a page render, which would slow the joins still going on.
+        f"--VoilaKernelManager.fill_delay={REFILL_DELAY_SECONDS}",
         # Serve no files at all from disk: not the notebook, not the store.
         "--VoilaConfiguration.file_allowlist=[]",
         # A page that was closed leaves its kernel behind (a phone's join page, a dropped
@@ -76,10 +90,27 @@ def voila_command(ip: str, port: int, pool_size: int) -> list[str]:
     ]
 
 
-def server_environment(store_url: str, key: str, data_dir: Path, ip: str, public_url: str) -> dict[str, str]:
-    return {
+def start_fork_server(folder: Path) -> tuple[subprocess.Popen | None, str | None]:
+    """The process that forks the kernels (see ``forkserver.py``) and its socket, or
+    (None, None) when it cannot start: kernels are then started the usual way."""
+    socket_path = str(folder / "kernels.sock")
+    process = subprocess.Popen([sys.executable, "-m", "widgets.workshop.forkserver", socket_path],
+                               stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + FORK_SERVER_START_SECONDS
+    while not os.path.exists(socket_path):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            print("Kernels will start one by one (the fork server did not start).", flush=True)
+            return None, None
+        time.sleep(0.05)
+    return process, socket_path
+
+
+def server_environment(store_url: str, key: str, data_dir: Path, ip: str, public_url: str,
+                       fork_server: str | None = None) -> dict[str, str]:
+    environment = {
         **os.environ,
-        "JUPYTER_PATH": str(TEMPLATES),
+        "JUPYTER_PATH": os.pathsep.join([str(TEMPLATES), str(KERNELS)]),
         "WORKSHOP_STORE_URL": store_url,
         "WORKSHOP_FACILITATOR_KEY": key,
         # The facilitator's kernel keeps each session's key here, beside the server's key.
@@ -90,6 +121,9 @@ def server_environment(store_url: str, key: str, data_dir: Path, ip: str, public
         # kernels only the port, and with --lan nothing listens on 127.0.0.1.
         "VOILA_APP_IP": ip,
     }
+    if fork_server:
+        environment[FORK_SERVER_VARIABLE] = fork_server
+    return environment
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--lan", action="store_true", help="listen on this laptop's network address, for phones")
     where.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: this laptop only)")
     parser.add_argument("--port", type=int, default=8866)
-    parser.add_argument("--pool-size", type=int, default=4, help="kernels kept warm for people about to join")
+    parser.add_argument("--pool-size", type=int, default=10,
+                        help="kernels kept warm for people about to join: about the number in the room")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where the store and the key are kept")
     parser.add_argument("--store", default=None, help="a database URL (default: a SQLite file in the data folder)")
     args = parser.parse_args(argv)
@@ -114,18 +149,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Participants join at:                    {address}", flush=True)
     if ip == "127.0.0.1":
         print("Only this laptop can connect. For phones on this Wi-Fi, start with --lan.", flush=True)
-    process = subprocess.Popen(voila_command(ip, args.port, args.pool_size),
-                               env=server_environment(store_url, key, args.data_dir, ip, address))
+    with tempfile.TemporaryDirectory(prefix="workshop-kernels-") as private:  # only this user may open it
+        fork_server, socket_path = start_fork_server(Path(private))
+        process = subprocess.Popen(voila_command(ip, args.port, args.pool_size),
+                                   env=server_environment(store_url, key, args.data_dir, ip, address, socket_path))
 
-    def stop(signum, _frame):  # `kill` on this process stops Voila and its kernels too
-        process.send_signal(signum)
+        def stop(signum, _frame):  # `kill` on this process stops Voila and its kernels too
+            process.send_signal(signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        return process.wait()
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            process.terminate()
+            return process.wait()
+        finally:
+            if fork_server is not None:
+                fork_server.terminate()
+                fork_server.wait()
 
 
 if __name__ == "__main__":
