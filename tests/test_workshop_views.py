@@ -162,6 +162,9 @@ def test_a_public_goods_session_from_the_facilitators_and_the_phones_screens(sto
     app = new_session(store, keys, "public goods", ex.NO_SANCTIONS, rounds=3)
     code = app.code.value
     assert app.qr.value == fac.qr_png(f"{PUBLIC_URL}?code={code}") and app.qr.value[:4] == PNG
+    cards = re.search(r'class="ws-fac-cards-pdf" download="join-cards-([A-Z0-9]+)\.pdf" '
+                      r'href="data:application/pdf;base64,([^"]+)"', app.cards.value)
+    assert cards.group(1) == code and base64.b64decode(cards.group(2)).startswith(b"%PDF")
     names = ["Ana", "Bo", "Cy", "Di", "Ed"]
     seats = [join(store, code, name) for name in names]
     app.refresh()

@@ -28,6 +28,7 @@ import ipywidgets as w
 import segno
 
 from widgets.charts import COLOURS, figure, png_bytes
+from widgets.handouts import join_cards_pdf
 from widgets.workshop import exercises
 from widgets.workshop.refreshing import SelfRefreshing
 from widgets.workshop.store import Store, WorkshopError
@@ -85,11 +86,13 @@ def qr_png(url: str) -> bytes:
     return buffer.getvalue()
 
 
-def data_link(text: str, filename: str, mime: str, label: str, css_class: str) -> str:
-    """An HTML link that downloads ``text`` as a file, with no request to the server."""
-    encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+def data_link(content: str | bytes, filename: str, mime: str, label: str, css_class: str) -> str:
+    """An HTML link that downloads ``content`` as a file, with no request to the server."""
+    if isinstance(content, str):
+        content, mime = content.encode("utf-8"), f"{mime};charset=utf-8"
+    encoded = base64.b64encode(content).decode("ascii")
     return (f'<a class="{css_class}" download="{html.escape(filename)}" '
-            f'href="data:{mime};charset=utf-8;base64,{encoded}">{_escape(label)}</a>')
+            f'href="data:{mime};base64,{encoded}">{_escape(label)}</a>')
 
 
 class SessionKeys:
@@ -269,7 +272,9 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         self.debrief = _html("ws-fac-debrief")
         self.debrief_image = _image("ws-fac-debrief-chart")
         self.downloads = _html("ws-fac-downloads")
-        join = w.HBox([self.qr, w.VBox([_html("", "Join at"), self.join_url, _html("", "with the code"), self.code])])
+        self.cards = _html("ws-fac-cards")
+        join = w.HBox([self.qr, w.VBox([_html("", "Join at"), self.join_url, _html("", "with the code"), self.code,
+                                        self.cards])])
         actions = w.HBox([self.form_groups_button, self.open_button, self.close_button, self.finish_button],
                          layout=w.Layout(flex_flow="row wrap"))
         switching = w.HBox([self.next_treatment, self.treatment_button, self.new_button],
@@ -316,6 +321,9 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         self.qr.value = qr_png(url)
         self.code.value = _escape(info["join_code"])
         self.join_url.value = f"<b>{_escape(self.public_url)}</b>"
+        cards = join_cards_pdf(self.public_url, info["join_code"], game.title)
+        self.cards.value = data_link(cards, f"join-cards-{info['join_code']}.pdf", "application/pdf",
+                                     "Print join cards (PDF)", "ws-fac-cards-pdf")
         self.title.value = _escape(game.title)
         self.next_treatment.options = game.treatments
         self.next_treatment.value = info["treatment"] if info["treatment"] in game.treatments else game.treatments[0]
