@@ -541,6 +541,8 @@ def workshop_load(quick: bool, pool_size: int | None = None) -> list[dict]:
              join_window, "arrival window"),
         _row(f"workshop: join time, 95th percentile ({room})", _percentile(join_times, 0.95), "s",
              join_window, "arrival window"),
+        _row(f"workshop: last decision to facilitator's screen, median of {rounds} round(s)",
+             statistics.median(latencies), "s", 1.0, "one-second target"),
         _row(f"workshop: last decision to facilitator's screen, worst of {rounds} round(s)", max(latencies), "s",
              1.0, "one-second target"),
         _row(f"workshop: decisions lost, duplicated or altered ({len(sent)} sent)",
