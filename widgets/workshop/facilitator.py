@@ -30,6 +30,7 @@ import segno
 from widgets.charts import COLOURS, figure, png_bytes
 from widgets.handouts import join_cards_pdf
 from widgets.workshop import exercises
+from widgets.workshop.participant import classed, escape
 from widgets.workshop.refreshing import SelfRefreshing
 from widgets.workshop.store import Store, WorkshopError
 
@@ -56,27 +57,16 @@ CSS = """
 BUTTON = dict(width="auto", min_width="11rem", margin="0.25rem")
 
 
-def _escape(text: str) -> str:
-    """Text made safe inside HTML (quotes stay as they are: they are not in an attribute)."""
-    return html.escape(text, quote=False)
-
-
 def _html(css_class: str, value: str = "") -> w.HTML:
-    box = w.HTML(value)
-    box.add_class(css_class)
-    return box
+    return classed(w.HTML(value), css_class)
 
 
 def _button(description: str, css_class: str, style: str = "") -> w.Button:
-    button = w.Button(description=description, button_style=style, layout=w.Layout(**BUTTON))
-    button.add_class(css_class)
-    return button
+    return classed(w.Button(description=description, button_style=style, layout=w.Layout(**BUTTON)), css_class)
 
 
 def _image(css_class: str, width: str = "100%") -> w.Image:
-    image = w.Image(format="png", layout=w.Layout(width=width, max_width="900px", height="auto"))
-    image.add_class(css_class)
-    return image
+    return classed(w.Image(format="png", layout=w.Layout(width=width, max_width="900px", height="auto")), css_class)
 
 
 def qr_png(url: str) -> bytes:
@@ -92,7 +82,7 @@ def data_link(content: str | bytes, filename: str, mime: str, label: str, css_cl
         content, mime = content.encode("utf-8"), f"{mime};charset=utf-8"
     encoded = base64.b64encode(content).decode("ascii")
     return (f'<a class="{css_class}" download="{html.escape(filename)}" '
-            f'href="data:{mime};base64,{encoded}">{_escape(label)}</a>')
+            f'href="data:{mime};base64,{encoded}">{escape(label)}</a>')
 
 
 class SessionKeys:
@@ -246,7 +236,7 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         self.settings_box.children = tuple(self.fields.values())
         self.rounds.max = game.max_rounds(defaults)
         self.rounds.value = min(game.default_rounds, self.rounds.max)
-        self.about.value = f"{_escape(game.summary)} {_escape(game.round_hint)}"
+        self.about.value = f"{escape(game.summary)} {escape(game.round_hint)}"
 
     def _build_session(self) -> None:
         self.title = _html("ws-fac-title")
@@ -319,12 +309,12 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         game = exercises.exercise(info["exercise"])
         url = f"{self.public_url}?code={info['join_code']}"
         self.qr.value = qr_png(url)
-        self.code.value = _escape(info["join_code"])
-        self.join_url.value = f"<b>{_escape(self.public_url)}</b>"
+        self.code.value = escape(info["join_code"])
+        self.join_url.value = f"<b>{escape(self.public_url)}</b>"
         cards = join_cards_pdf(self.public_url, info["join_code"], game.title)
         self.cards.value = data_link(cards, f"join-cards-{info['join_code']}.pdf", "application/pdf",
                                      "Print join cards (PDF)", "ws-fac-cards-pdf")
-        self.title.value = _escape(game.title)
+        self.title.value = escape(game.title)
         self.next_treatment.options = game.treatments
         self.next_treatment.value = info["treatment"] if info["treatment"] in game.treatments else game.treatments[0]
         self._shown, self._results = {}, {}
@@ -348,7 +338,7 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
             session_id, _, key = self.store.create_session(game.name, params, game.group_size(params), rounds,
                                                            game.check_treatment(self.treatment.value))
         except ValueError as error:
-            self.message.value = _escape(str(error))
+            self.message.value = escape(str(error))
             return None
         self.session_keys.put(session_id, key)
         self.show_session(session_id)
@@ -358,7 +348,7 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         try:
             action()
         except WorkshopError as error:
-            self.message.value = _escape(str(error))
+            self.message.value = escape(str(error))
             self.refresh()
             return False
         self.message.value = ""
@@ -398,7 +388,7 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         game = exercises.exercise(info["exercise"])
         people = info["participants"]
         if self._changed("lobby", tuple(p["display_name"] for p in people)):
-            names = ", ".join(_escape(p["display_name"]) for p in people) or "nobody yet"
+            names = ", ".join(escape(p["display_name"]) for p in people) or "nobody yet"
             self.lobby.value = f"<b>{len(people)} joined</b>: {names}"
         closed = info["current_round"] - (1 if info["round_open"] else 0)  # rounds close in order
         if self._changed("closed", (closed, info["status"])):
@@ -423,7 +413,7 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         self.close_button.disabled = not info["round_open"]
         self.finish_button.disabled = info["round_open"] or info["status"] == "finished"
         self.treatment_button.disabled = info["round_open"] or info["status"] == "finished"
-        treatment = f"Treatment: <b>{_escape(info['treatment'] or '')}</b>. "
+        treatment = f"Treatment: <b>{escape(info['treatment'] or '')}</b>. "
         if info["status"] == "finished":
             self.status.value = f"The session has finished after {number} of {total} rounds. {seating}"
             return
@@ -454,9 +444,9 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
             return
         debrief = game.debrief(info["params"], rounds)
         earlier = self._earlier_paths(game, info)
-        lines = "".join(f"<li>{_escape(line)}</li>" for line in debrief["lines"])
+        lines = "".join(f"<li>{escape(line)}</li>" for line in debrief["lines"])
         source = game.published()
-        cite = f"<p><small>{_escape(source['citation'])}</small></p>" if source else ""
+        cite = f"<p><small>{escape(source['citation'])}</small></p>" if source else ""
         self.debrief.value = f"<b>Debrief</b><ul>{lines}</ul>{cite}"
         self.debrief_image.value = debrief_chart(debrief, earlier)
         report = {"session": summary, "debrief": debrief["lines"], "params": info["params"]}
@@ -484,7 +474,7 @@ class FacilitatorApp(SelfRefreshing, w.VBox):
         return paths
 
     def store_unreachable(self, error: Exception) -> None:
-        self.message.value = _escape(f"Cannot read the store right now ({error}); trying again.")
+        self.message.value = escape(f"Cannot read the store right now ({error}); trying again.")
 
 
 def facilitator_app(store: Store, environ: Mapping[str, str] | None = None) -> FacilitatorApp:

@@ -60,21 +60,24 @@ BUTTON_LAYOUT = dict(width="100%", height="3.4rem", margin="0.3rem 0")
 FIELD_LAYOUT = dict(width="100%")
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Text made safe inside HTML (quotes stay as they are: they are not in an attribute)."""
     return html.escape(text, quote=False)
 
 
+def classed(widget: w.Widget, css_class: str) -> w.Widget:
+    """``widget`` with a CSS class: for the page's style, and how tests and bots find it."""
+    widget.add_class(css_class)
+    return widget
+
+
 def _html(css_class: str, value: str = "") -> w.HTML:
-    box = w.HTML(value, layout=w.Layout(width="100%"))
-    box.add_class(css_class)
-    return box
+    return classed(w.HTML(value, layout=w.Layout(width="100%")), css_class)
 
 
 def _button(description: str, css_class: str, style: str = "primary") -> w.Button:
-    button = w.Button(description=description, button_style=style, layout=w.Layout(**BUTTON_LAYOUT))
-    button.add_class(css_class)
-    return button
+    return classed(w.Button(description=description, button_style=style, layout=w.Layout(**BUTTON_LAYOUT)),
+                   css_class)
 
 
 def _text(description: str, css_class: str, value: str = "", placeholder: str = "") -> w.Text:
@@ -92,7 +95,7 @@ def _screen(children: list[w.Widget]) -> w.VBox:
 
 def message_screen(text: str) -> w.VBox:
     """A screen with one message and nothing else (a wrong link)."""
-    return _screen([_html("ws-message", _escape(text))])
+    return _screen([_html("ws-message", escape(text))])
 
 
 def number_from_text(text: Any) -> Any:
@@ -137,7 +140,7 @@ class JoinForm(w.VBox):
         try:
             _, token = self.store.join(self.code.value, self.name.value)
         except WorkshopError as error:
-            self.message.value = _escape(str(error))
+            self.message.value = escape(str(error))
             return
         self.token = token
         self.seat = Seat(self.store, token, self.poll_seconds).start()
@@ -208,7 +211,7 @@ class Seat(SelfRefreshing, w.VBox):
             info = self.store.rejoin(self._token)
         except WorkshopError as error:
             if str(error) == BUSY:  # a moment's queue at the store: keep the screen and what was typed
-                self.message.value = _escape(str(error))
+                self.message.value = escape(str(error))
             else:  # the link or the session is no longer valid
                 self._show_only(str(error))
             return
@@ -228,12 +231,12 @@ class Seat(SelfRefreshing, w.VBox):
         self._shown = None
         self.header.value = self.result.value = ""
         self._set()
-        self.message.value = _escape(text)
+        self.message.value = escape(text)
 
     def _draw(self) -> None:
         info, game = self.info, self.game
-        self.header.value = (f"<b>{_escape(info['display_name'])}</b> · {_escape(game.title)} · "
-                             f"code {_escape(info['join_code'])}")
+        self.header.value = (f"<b>{escape(info['display_name'])}</b> · {escape(game.title)} · "
+                             f"code {escape(info['join_code'])}")
         self.message.value = ""
         self.result.value = self._last_result()
         self.turn = None
@@ -245,7 +248,7 @@ class Seat(SelfRefreshing, w.VBox):
             return
         others = [m["display_name"] for m in info["group_members"] if m["seat"] != info["seat"]]
         group = (f"Group {info['group']}, seat {info['seat']}. With you: "
-                 f"{_escape(', '.join(others)) if others else 'simulated members only'}"
+                 f"{escape(', '.join(others)) if others else 'simulated members only'}"
                  + (" and simulated members." if others and info["simulated_seats"] else "."))
         round_number = info["current_round"]
         if not info["round_open"]:
@@ -256,11 +259,11 @@ class Seat(SelfRefreshing, w.VBox):
         state = self._group_state()
         self.turn = game.turn(info["params"], info["treatment"], state, info["seat"], self._names())
         status = f"{group} Round {round_number} of {info['rounds']}."
-        heading = f"<b>{_escape(self.turn.heading)}</b><br>{_escape(self.turn.situation)}"
+        heading = f"<b>{escape(self.turn.heading)}</b><br>{escape(self.turn.situation)}"
         if info["submitted_this_round"]:
             sent = info["decisions"].get(round_number)
             self._set(status=status, situation=heading,
-                      sent=f"Sent: {_escape(_shown_decision(sent, self._names()))}. Waiting for the others.")
+                      sent=f"Sent: {escape(_shown_decision(sent, self._names()))}. Waiting for the others.")
         elif not self.turn.decides:
             self._set(status=status, situation=heading)
         else:
@@ -286,7 +289,7 @@ class Seat(SelfRefreshing, w.VBox):
             entry = (self._results[number] or {}).get("groups", {}).get(str(info["group"]))
             if entry is not None:
                 text = self.game.describe(info["params"], entry, info["seat"], self._names())
-                return f"<b>Round {number}</b>: {_escape(text)}"
+                return f"<b>Round {number}</b>: {escape(text)}"
         return ""
 
     # --- deciding ---
@@ -300,7 +303,7 @@ class Seat(SelfRefreshing, w.VBox):
                 button.add_class(f"ws-choice-{value}")
                 button.on_click(lambda _, value=value: self.send(value))
                 buttons.append(button)
-            return [_html("ws-label", f"<b>{_escape(control.label)}</b>")] + buttons
+            return [_html("ws-label", f"<b>{escape(control.label)}</b>")] + buttons
         if control.kind == exercises.NUMBER:
             field = _text(control.label, "ws-number", placeholder=f"{control.low:g} to {control.high:g}")
             self.inputs[None] = field
@@ -344,13 +347,13 @@ class Seat(SelfRefreshing, w.VBox):
                               lambda v: self.game.validate(params, treatment, state, seat, v))
         except WorkshopError as error:
             self.refresh()
-            self.message.value = _escape(str(error))
+            self.message.value = escape(str(error))
             return False
         self.refresh()
         return True
 
     def store_unreachable(self, error: Exception) -> None:
-        self.message.value = _escape(STORE_LOST)
+        self.message.value = escape(STORE_LOST)
 
 
 def _shown_decision(value: Any, names: Mapping[int, str]) -> str:
