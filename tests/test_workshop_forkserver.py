@@ -85,18 +85,14 @@ def test_a_workshop_kernel_is_forked_from_the_fork_server_and_gets_its_own_envir
     assert process.poll() is None, "the fork server went down with a kernel"
 
 
-def test_without_a_fork_server_the_same_kernel_spec_starts_kernels_the_usual_way(workshop_kernels, monkeypatch):
-    monkeypatch.delenv(FORK_SERVER_VARIABLE, raising=False)
-    manager = KernelManager(kernel_name=KERNEL_NAME)
-    manager.start_kernel()
-    try:
-        assert int(run_in_kernel(manager, "import os; print(os.getppid())")) == os.getpid()
-    finally:
-        manager.shutdown_kernel(now=True)
-
-
-def test_a_fork_server_that_cannot_be_reached_falls_back_to_the_usual_start(workshop_kernels, monkeypatch, tmp_path):
-    monkeypatch.setenv(FORK_SERVER_VARIABLE, str(tmp_path / "nobody-listens.sock"))
+@pytest.mark.parametrize("fork_server_socket", [None, "nobody-listens.sock"],
+                         ids=["no fork server", "a fork server that cannot be reached"])
+def test_without_a_reachable_fork_server_kernels_start_the_usual_way(workshop_kernels, monkeypatch, tmp_path,
+                                                                      fork_server_socket):
+    if fork_server_socket is None:
+        monkeypatch.delenv(FORK_SERVER_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(FORK_SERVER_VARIABLE, str(tmp_path / fork_server_socket))
     manager = KernelManager(kernel_name=KERNEL_NAME)
     manager.start_kernel()
     try:
