@@ -198,3 +198,30 @@ def test_a_server_killed_mid_round_comes_back_with_every_decision_and_seat(tmp_p
             page.close()
     finally:
         second.kill()
+
+
+def test_pages_are_built_from_templates_compiled_once():
+    from voila import notebook_renderer
+
+    from widgets.workshop.voila_app import CompiledTemplates, WorkshopExporter, use_compiled_templates
+
+    cache = CompiledTemplates()
+    loaded = []
+    original_load = cache.load_bytecode
+    cache.load_bytecode = lambda bucket: (original_load(bucket), loaded.append(bucket.code is not None))
+
+    def template(exporter):
+        environment = exporter.environment
+        assert environment.bytecode_cache is not None
+        environment.bytecode_cache = cache
+        return environment.get_template("index.html.j2")
+
+    template(WorkshopExporter(template_name="lab"))
+    template(WorkshopExporter(template_name="lab"))  # a new environment, as Voilà makes for every page
+    assert loaded == [False, True]  # compiled for the first page, loaded ready-made for the next
+    original = notebook_renderer.VoilaExporter
+    try:
+        use_compiled_templates()
+        assert notebook_renderer.VoilaExporter is WorkshopExporter
+    finally:
+        notebook_renderer.VoilaExporter = original

@@ -67,7 +67,8 @@ def facilitator_key(data_dir: Path) -> str:
 
 def voila_command(ip: str, port: int, pool_size: int) -> list[str]:
     return [
-        str(Path(sys.executable).parent / "voila"),
+        # Voilà itself, with its page templates compiled once (see voila_app.py).
+        sys.executable, "-m", "widgets.workshop.voila_app",
         str(APP),
         "--no-browser",
         f"--port={port}",
