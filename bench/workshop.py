@@ -37,18 +37,14 @@ from typing import Callable
 
 import websocket
 
+from bench.common import descendants, free_port, percentile, row, target
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 60
 PAGE_TIMEOUT_SECONDS = 120
 
 
 # --- the server ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class WorkshopServer:
@@ -106,23 +102,7 @@ class WorkshopServer:
 
     def descendants(self) -> list[int]:
         """Process ids of the server and everything under it (Voilà and its kernels)."""
-        if self.process is None:
-            return []
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as stat:
-                        parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(parent, []).append(int(entry))
-        found, todo = [], [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo.extend(children.get(pid, []))
-        return found
+        return [] if self.process is None else descendants(self.process.pid)
 
     def kill(self) -> None:
         """SIGKILL the server and all its processes at once: nothing gets to clean up."""
@@ -439,19 +419,6 @@ def create_session(page: PageClient, exercise_title: str, rounds: int, treatment
     return page.value("ws-fac-code")
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    position = share * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _row(measure: str, value: float, unit: str, baseline: float, baseline_name: str) -> dict:
-    return {"measure": measure, "value": value, "unit": unit, "baseline": baseline, "baseline_name": baseline_name,
-            "ratio": value / baseline if baseline else 0.0}
-
-
 def workshop_load(quick: bool, pool_size: int | None = None) -> list[dict]:
     """Measure a live public goods session on the real server (see the module's docstring).
 
@@ -537,20 +504,22 @@ def workshop_load(quick: bool, pool_size: int | None = None) -> list[dict]:
     room = f"{participants} participants, {pool_size} warm kernels" + (
         f", {participants - len(seats)} could not join" if len(seats) < participants else "")
     return [
-        _row(f"workshop: join time, median ({room})", statistics.median(join_times), "s",
-             join_window, "arrival window"),
-        _row(f"workshop: join time, 95th percentile ({room})", _percentile(join_times, 0.95), "s",
-             join_window, "arrival window"),
-        _row(f"workshop: last decision to facilitator's screen, median of {rounds} round(s)",
-             statistics.median(latencies), "s", 1.0, "one-second target"),
-        _row(f"workshop: last decision to facilitator's screen, worst of {rounds} round(s)", max(latencies), "s",
-             1.0, "one-second target"),
-        _row(f"workshop: decisions lost, duplicated or altered ({len(sent)} sent)",
-             float(lost + duplicated + altered), "decisions", float(len(sent)), "decisions sent"),
-        _row("workshop: memory of a participant's kernel (median unique set size)",
-             statistics.median(participant_memory) / mib, "MiB", facilitator_memory / mib, "facilitator's kernel"),
-        _row("workshop: memory of the facilitator's kernel (unique set size)", facilitator_memory / mib, "MiB",
-             statistics.median(participant_memory) / mib, "participant's kernel"),
+        row(f"workshop: join time, median ({room})", statistics.median(join_times), "s",
+            join_window, "arrival window"),
+        row(f"workshop: join time, 95th percentile ({room})", percentile(join_times, 0.95), "s",
+            join_window, "arrival window", targets=[target("join p95", 5.0, percentile(join_times, 0.95))]),
+        row(f"workshop: last decision to facilitator's screen, median of {rounds} round(s)",
+            statistics.median(latencies), "s", 1.0, "one-second target"),
+        row(f"workshop: last decision to facilitator's screen, worst of {rounds} round(s)", max(latencies), "s",
+            1.0, "one-second target", targets=[target("worst delay", 1.0, max(latencies))]),
+        row(f"workshop: decisions lost, duplicated or altered ({len(sent)} sent)",
+            float(lost + duplicated + altered), "decisions", float(len(sent)), "decisions sent",
+            targets=[target("lost", 0, float(lost + duplicated + altered), "decisions")]),
+        row("workshop: memory of a participant's kernel (median unique set size)",
+            statistics.median(participant_memory) / mib, "MiB", facilitator_memory / mib, "facilitator's kernel",
+            targets=[target("unique memory", 40, statistics.median(participant_memory) / mib, "MiB")]),
+        row("workshop: memory of the facilitator's kernel (unique set size)", facilitator_memory / mib, "MiB",
+            statistics.median(participant_memory) / mib, "participant's kernel"),
     ]
 
 
