@@ -41,6 +41,7 @@ from widgets.workshop.store import (
     ONLY_FACILITATOR,
     ROUND_CLOSED,
     ROUND_NOT_OPEN_YET,
+    UNKNOWN_CODE,
     Store,
     WorkshopError,
     decisions,
@@ -272,6 +273,7 @@ def test_a_whole_session_from_lobby_to_export(store):
     assert summary["per_round"][0]["mean"] == pytest.approx((5 + 12.5) / 2)
     assert (summary["per_round"][0]["lowest"], summary["per_round"][0]["highest"]) == (5, 12.5)
 
+    refused(FINISHED, lambda: store.check_code(code))
     refused(FINISHED, lambda: store.join(code, "Late Larry"))
     refused(FINISHED, lambda: store.submit(tokens[kai], 2, 1, contribution))
     assert store.rejoin(tokens[kai])["status"] == "finished"  # the final screen still loads
@@ -456,6 +458,7 @@ def test_an_expired_session_takes_nobody_in(store):
             )
         )
     before = snapshot(store, session_id)
+    refused(EXPIRED, lambda: store.check_code(code))
     refused(EXPIRED, lambda: store.join(code, "Late"))
     refused(EXPIRED, lambda: store.submit(tokens[0], 1, 5, contribution))
     refused(EXPIRED, lambda: store.rejoin(tokens[0]))
@@ -466,6 +469,10 @@ def test_an_expired_session_takes_nobody_in(store):
 def test_join_codes_are_forgiving_about_case_and_spaces(store):
     session_id, code, key = store.create_session("public goods", {}, 4, 3)
     spaced = f" {code[:3].lower()} {code[3:].lower()} "
+    store.check_code(spaced)  # a code that lets people in: no complaint, and nothing written
+    assert store.lobby(session_id)["participants"] == []
+    unknown = "".join("A" if ch != "A" else "B" for ch in code)
+    refused(UNKNOWN_CODE.format(code=unknown), lambda: store.check_code(unknown.lower()))
     store.join(spaced, "Ana")
     store.join(f"{code[:3]}-{code[3:]}", "Ben")
     assert len(store.lobby(session_id)["participants"]) == 2

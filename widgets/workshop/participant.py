@@ -24,16 +24,14 @@ import html
 import json
 import os
 import secrets
-from datetime import datetime, timezone
 from typing import Any, Mapping, MutableMapping
 from urllib.parse import parse_qs, quote
 
 import ipywidgets as w
-import sqlalchemy as sa
 
 from widgets.workshop import exercises
 from widgets.workshop.refreshing import SelfRefreshing
-from widgets.workshop.store import BUSY, EXPIRED, FINISHED, UNKNOWN_CODE, Store, WorkshopError, sessions
+from widgets.workshop.store import BUSY, Store, WorkshopError
 
 STORE_VARIABLE = "WORKSHOP_STORE_URL"
 KEY_VARIABLE = "WORKSHOP_FACILITATOR_KEY"
@@ -414,26 +412,6 @@ def _same_secret(given: str, expected: str | None) -> bool:
     return bool(expected) and secrets.compare_digest(given.encode(), expected.encode())
 
 
-def code_problem(store: Store, code: str) -> str | None:
-    """Why a join code from a link lets nobody in (unknown, expired, finished), or None.
-
-    Only reads the store: nothing is written for a code that is checked.
-    """
-    cleaned = "".join(code.split()).replace("-", "").upper()
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(sessions.c.status, sessions.c.expires_at).where(sessions.c.join_code == cleaned)
-        ).one_or_none()
-    if row is None:
-        return UNKNOWN_CODE.format(code=code.strip()[:20])
-    if row.status == "finished":
-        return FINISHED
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
-    if expires <= datetime.now(timezone.utc):
-        return EXPIRED
-    return None
-
-
 def app(query: str | None, environ: MutableMapping[str, str] | None = None) -> w.Widget:
     """The screen for one request to the workshop app, chosen by its query string."""
     environ = os.environ if environ is None else environ
@@ -460,7 +438,8 @@ def app(query: str | None, environ: MutableMapping[str, str] | None = None) -> w
         return Seat(store, token).start()
     code = (_first(query, "code") or "").strip()
     if code:
-        problem = code_problem(store, code)
-        if problem:
-            return message_screen(problem)
+        try:
+            store.check_code(code)
+        except WorkshopError as error:
+            return message_screen(str(error))
     return JoinForm(store, code)

@@ -947,6 +947,16 @@ class Store:
             raise WorkshopError(NAME_TAKEN.format(name=name)) from None
         return participant_id, token
 
+    def check_code(self, join_code: str) -> None:
+        """Raise WorkshopError with the participant's message if ``join_code`` lets nobody in
+        (unknown, expired, finished). Reads only: a checked code writes nothing."""
+        code = _clean_join_code(join_code)
+        with self._transaction(write=False) as conn:
+            session = conn.execute(sa.select(sessions).where(sessions.c.join_code == code)).one_or_none()
+        if session is None:
+            raise WorkshopError(UNKNOWN_CODE.format(code=code))
+        self._refuse_if_closed_to_participants(session)
+
     def rejoin(self, token: str) -> dict:
         """The participant's seat and the session's state, for a page that was reloaded or
         lost its connection. Also notes that the participant is still there."""
