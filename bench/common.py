@@ -139,6 +139,19 @@ def wait_machine_idle(timeout: float = 30, window: float = 0.5, idle_share: floa
         idle, total = idle_now, total_now
 
 
+def listening(port: int, process: subprocess.Popen, timeout: float) -> bool:
+    """Wait until a server answers on 127.0.0.1:``port``; False if ``process`` ended first
+    or ``timeout`` passed."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 def wait_until(condition, timeout: float, what: str, poll: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 from bench.browser import chromium, in_own_thread, new_page, report_remote
-from bench.common import (ROOT, free_port, kernels, median, row, stop, target, wait_machine_idle, wait_quiet,
+from bench.common import (ROOT, free_port, kernels, listening, median, row, stop, target, wait_machine_idle, wait_quiet,
                           wait_until)
 
 # The chapters with explorers or games (bargaining.ipynb has only a quiz; case-data a case browser).
@@ -70,16 +70,9 @@ class VoilaServer:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "JUPYTER_PATH": str(ROOT / "templates")},
                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                urllib.request.urlopen(self.url, timeout=2).close()
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__()
-                    raise RuntimeError(f"Voila did not start: {self.log.read_text()[-3000:]}")
-                time.sleep(0.2)
+        if not listening(self.port, self.process, START_TIMEOUT):
+            self.__exit__()
+            raise RuntimeError(f"Voila did not start: {self.log.read_text()[-3000:]}")
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -37,7 +37,7 @@ from typing import Callable
 
 import websocket
 
-from bench.common import descendants, free_port, percentile, row, target
+from bench.common import descendants, free_port, listening, percentile, row, target
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 60
@@ -79,16 +79,9 @@ class WorkshopServer:
                 [sys.executable, "-m", "widgets.workshop.server", "--port", str(self.port), "--data-dir",
                  str(self.data_dir), "--pool-size", str(self.pool_size)],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.kill()
-                    raise RuntimeError(f"The workshop server did not start: {self.log.read_text()[-3000:]}")
-                time.sleep(0.2)
+        if not listening(self.port, self.process, START_TIMEOUT_SECONDS):
+            self.kill()
+            raise RuntimeError(f"The workshop server did not start: {self.log.read_text()[-3000:]}")
         return self
 
     def wait_until_warm(self, timeout: float) -> float:
