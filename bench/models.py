@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from bench.common import row, target
 from widgets import bargaining, freeriding, governance
 from widgets.cases import load_case
 
@@ -18,28 +19,22 @@ def _rate(run: Callable[[int], object], games: int, repeats: int) -> float:
     return games / best
 
 
-def _measure(name: str, vectorised, loop, games: int, loop_games: int, repeats: int) -> dict:
-    fast = _rate(vectorised, games, repeats)
-    slow = _rate(loop, loop_games, repeats)
-    return {
-        "measure": name,
-        "value": fast,
-        "unit": "games/s",
-        "baseline": slow,
-        "baseline_name": "plain-Python loop",
-        "ratio": fast / slow,
-    }
+def _measure(name: str, vectorised, loop, games: int, loop_games: int, repeats: int, **extra) -> dict:
+    return row(name, _rate(vectorised, games, repeats), "games/s", _rate(loop, loop_games, repeats),
+               "plain-Python loop", **extra)
 
 
 def freeriding_rates(quick: bool) -> dict:
     params = freeriding.GameParams(members=8, rounds=10)
     games, loop_games = (500, 20) if quick else (10_000, 300)
-    return _measure(
+    measured = _measure(
         "free-riding: side-selling seasons, 8 members x 10 rounds",
         lambda n: freeriding.simulate(params, n, seed=1),
         lambda n: freeriding.simulate_loop(params, n, seed=1),
         games, loop_games, 1 if quick else 3,
     )
+    measured["targets"] = [target("10,000 games", 1.0, 10_000 / measured["value"])]
+    return measured
 
 
 def bargaining_rates(quick: bool) -> dict:
